@@ -1,0 +1,103 @@
+/// `open` or `resolved`.
+public enum IssueStatus: String, Sendable, Codable, Hashable {
+    case open, resolved
+}
+
+/// How a resolved issue was resolved.
+public enum Resolution: String, Sendable, Codable, Hashable {
+    case repaired
+    case selfHealed = "self_healed"
+}
+
+/// The repair an issue suggests (`repair` of the issue event).
+public struct RepairSuggestion: Sendable, Hashable, Codable {
+    public var action: RepairAction
+    public var description: String
+    public init(action: RepairAction, description: String) {
+        self.action = action
+        self.description = description
+    }
+}
+
+/// An incident note recorded by the `explain` action.
+public struct Explanation: Sendable, Hashable, Codable {
+    public var note: String
+    public var actor: String
+    public var commandId: String
+    public var at: String
+    public init(note: String, actor: String, commandId: String, at: String) {
+        self.note = note
+        self.actor = actor
+        self.commandId = commandId
+        self.at = at
+    }
+}
+
+/// One issue lifecycle event on `billing.assurance.issues.v1`, exactly as the contract shows it.
+public struct IssueEvent: Sendable, Hashable, Codable {
+    public var issueId: String
+    public var version: Int64
+    public var status: IssueStatus
+    public var category: IssueCategory
+    public var check: CheckKind
+    public var severity: Severity
+    public var userId: String?
+    public var revenueImpacting: Bool
+    public var title: String
+    public var evidence: JSONValue
+    public var repair: RepairSuggestion?
+    public var firstSeenAt: String
+    public var lastSeenAt: String
+    public var resolvedAt: String?
+    public var resolution: Resolution?
+    public var explanation: Explanation?
+
+    public init(
+        issueId: String, version: Int64, status: IssueStatus, check: CheckKind, userId: String?, title: String,
+        evidence: JSONValue, repair: RepairSuggestion?, firstSeenAt: String, lastSeenAt: String,
+        resolvedAt: String? = nil, resolution: Resolution? = nil, explanation: Explanation? = nil
+    ) {
+        self.issueId = issueId
+        self.version = version
+        self.status = status
+        self.category = check.category
+        self.check = check
+        self.severity = check.severity
+        self.userId = userId
+        self.revenueImpacting = check.revenueImpacting
+        self.title = title
+        self.evidence = evidence
+        self.repair = repair
+        self.firstSeenAt = firstSeenAt
+        self.lastSeenAt = lastSeenAt
+        self.resolvedAt = resolvedAt
+        self.resolution = resolution
+        self.explanation = explanation
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case issueId, version, status, category, check, severity, userId, revenueImpacting, title, evidence, repair,
+            firstSeenAt, lastSeenAt, resolvedAt, resolution, explanation
+    }
+
+    // Explicit nulls: the contract shows `"resolvedAt": null`, and clients may look for the key.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(issueId, forKey: .issueId)
+        try c.encode(version, forKey: .version)
+        try c.encode(status, forKey: .status)
+        try c.encode(category, forKey: .category)
+        try c.encode(check, forKey: .check)
+        try c.encode(severity, forKey: .severity)
+        try c.encode(userId, forKey: .userId)
+        try c.encode(revenueImpacting, forKey: .revenueImpacting)
+        try c.encode(title, forKey: .title)
+        try c.encode(evidence, forKey: .evidence)
+        try c.encode(repair, forKey: .repair)
+        try c.encode(firstSeenAt, forKey: .firstSeenAt)
+        try c.encode(lastSeenAt, forKey: .lastSeenAt)
+        try c.encode(resolvedAt, forKey: .resolvedAt)
+        try c.encode(resolution, forKey: .resolution)
+        try c.encode(explanation, forKey: .explanation)
+    }
+}

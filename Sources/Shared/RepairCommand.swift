@@ -1,0 +1,125 @@
+/// The actor of a repair command.
+public struct CommandActor: Sendable, Hashable, Codable {
+    public var id: String
+    public var role: String
+    public init(id: String, role: String) {
+        self.id = id
+        self.role = role
+    }
+}
+
+/// `repair` (default) or `explain`.
+public enum CommandAction: String, Sendable, Codable, Hashable {
+    case repair, explain
+}
+
+/// One admin repair command on `billing.assurance.commands.v1`.
+public struct RepairCommand: Sendable, Hashable, Codable {
+    public var commandId: String
+    public var issueId: String
+    public var reason: String
+    public var actor: CommandActor
+    /// The exact string sent: it is part of the signed text.
+    public var requestedAt: String
+    public var dryRun: Bool?
+    public var action: CommandAction?
+    public var signature: String
+
+    public init(
+        commandId: String, issueId: String, reason: String, actor: CommandActor, requestedAt: String,
+        dryRun: Bool? = nil, action: CommandAction? = nil, signature: String
+    ) {
+        self.commandId = commandId
+        self.issueId = issueId
+        self.reason = reason
+        self.actor = actor
+        self.requestedAt = requestedAt
+        self.dryRun = dryRun
+        self.action = action
+        self.signature = signature
+    }
+
+    /// `dry_run`, `explain` or `apply`: the last line of the signed text.
+    public var signingMode: String {
+        if (action ?? .repair) == .explain { return "explain" }
+        return (dryRun ?? false) ? "dry_run" : "apply"
+    }
+
+    /// The UTF-8 text the HMAC-SHA256 signature covers.
+    public var signingText: String {
+        [commandId, issueId, reason, actor.id, actor.role, requestedAt, signingMode].joined(separator: "\n")
+    }
+}
+
+/// `outcome` of a repair result.
+public enum RepairOutcome: String, Sendable, Codable, Hashable {
+    case applied
+    case dryRun = "dry_run"
+    case explained, rejected, duplicate
+}
+
+/// `rejection` of a repair result.
+public enum RepairRejection: String, Sendable, Codable, Hashable {
+    case invalid
+    case invalidSignature = "invalid_signature"
+    case unauthorized, expired
+    case notFound = "not_found"
+    case notOpen = "not_open"
+    case notRepairable = "not_repairable"
+    case stale, failed
+}
+
+/// One audit row an applied repair wrote.
+public struct AuditReference: Sendable, Hashable, Codable {
+    public var table: String
+    public var id: String
+    public init(table: String, id: String) {
+        self.table = table
+        self.id = id
+    }
+}
+
+/// One result per repair command on `billing.assurance.repairs.v1`.
+public struct RepairResult: Sendable, Hashable, Codable {
+    public var commandId: String
+    public var issueId: String
+    public var outcome: RepairOutcome
+    public var action: String?
+    public var rejection: RepairRejection?
+    public var detail: String?
+    public var audit: [AuditReference]
+    public var plan: JSONValue?
+    public var processedAt: String
+
+    public init(
+        commandId: String, issueId: String, outcome: RepairOutcome, action: String?, rejection: RepairRejection? = nil,
+        detail: String? = nil, audit: [AuditReference] = [], plan: JSONValue? = nil, processedAt: String
+    ) {
+        self.commandId = commandId
+        self.issueId = issueId
+        self.outcome = outcome
+        self.action = action
+        self.rejection = rejection
+        self.detail = detail
+        self.audit = audit
+        self.plan = plan
+        self.processedAt = processedAt
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case commandId, issueId, outcome, action, rejection, detail, audit, plan, processedAt
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(commandId, forKey: .commandId)
+        try c.encode(issueId, forKey: .issueId)
+        try c.encode(outcome, forKey: .outcome)
+        try c.encode(action, forKey: .action)
+        try c.encode(rejection, forKey: .rejection)
+        try c.encodeIfPresent(detail, forKey: .detail)
+        try c.encode(audit, forKey: .audit)
+        try c.encodeIfPresent(plan, forKey: .plan)
+        try c.encode(processedAt, forKey: .processedAt)
+    }
+}
