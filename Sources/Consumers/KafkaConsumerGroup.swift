@@ -1,0 +1,198 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Shared
+
+/// A member of a Kafka consumer group that hands its caller batches of records and asks it,
+/// before every assignment takes effect, where to resume.
+///
+/// Offsets are the caller's business: the group never commits (`enable.auto.commit=false`,
+/// `enable.auto.offset.store=false`); the caller stores them where it stores its state and
+/// returns them from ``KafkaPartitionAssignment/start(from:)``. ``commit(_:)`` additionally
+/// records them in Kafka, for visibility.
+///
+/// All blocking librdkafka calls (poll, commit, close) run on one dedicated thread per group.
+/// The rebalance callback runs there too: it first hands the caller the records gathered so far,
+/// then a ``KafkaConsumerEvent/partitionsRevoked(_:)`` or
+/// ``KafkaConsumerEvent/partitionsAssigned(_:)`` event, and waits for the answer (running
+/// ``commit(_:)`` jobs meanwhile).
+///
+/// Usage: run the group as a `Service`, and iterate ``events`` in another task until it ends.
+/// - Important: ``events`` supports one iteration. On graceful shutdown (or ``close()``) the group
+///   delivers a final revocation, leaves the group, and then ``events`` ends; keep iterating until
+///   then so state for the revoked partitions can be flushed.
+public final class KafkaConsumerGroup: Service, Sendable {
+    /// The events of this member, in order: batches and rebalances.
+    public let events: KafkaConsumerEvents
+    /// The topics this member subscribes to.
+    public let topics: [String]
+
+    private let client: RDKafkaClient
+    private let state: KafkaConsumerGroupState
+    private let configuration: KafkaConfiguration
+    private let logger: Logger
+    private let started = KafkaLockedState(false)
+
+    /// How many events may wait for the caller before the thread stops polling.
+    static let maxBufferedEvents = 2
+
+    public init(topics: [String], configuration: KafkaConfiguration, logger: Logger) throws {
+        let state = KafkaConsumerGroupState()
+        let timeoutMs = configuration.rebalanceAnswerTimeoutMs
+        let callbacks = RDKafkaCallbacks(
+            logger: logger,
+            onRebalance: { rebalance in
+                switch rebalance {
+                case .assign(let partitions):
+                    logger.info("Kafka partitions assigned", metadata: ["assure.kafka.partitions": "\(partitions)"])
+                    return state.rebalance(
+                        { .partitionsAssigned(KafkaPartitionAssignment(partitions: partitions, answer: $0)) }, timeoutMs: timeoutMs)
+                case .revoke(let partitions):
+                    logger.info("Kafka partitions revoked", metadata: ["assure.kafka.partitions": "\(partitions)"])
+                    return state.rebalance(
+                        { .partitionsRevoked(KafkaPartitionRevocation(partitions: partitions, answer: $0)) }, timeoutMs: timeoutMs)
+                }
+            })
+        self.client = try RDKafkaClient.make(
+            kind: .consumer, properties: configuration.consumerProperties, callbacks: callbacks)
+        self.state = state
+        self.events = KafkaConsumerEvents(state: state)
+        self.topics = topics
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Joins the group and consumes until graceful shutdown, ``close()`` or cancellation; then
+    /// leaves the group. Throws when the group failed (for example an unanswered rebalance).
+    public func run() async throws {
+        let alreadyStarted = started.withLock { started in
+            defer { started = true }
+            return started
+        }
+        guard !alreadyStarted else { throw KafkaError.local(.state, "KafkaConsumerGroup.run() called twice") }
+        let thread = Thread { [client, state, topics, configuration, logger] in
+            KafkaConsumerGroup.threadMain(
+                client: client, state: state, topics: topics, configuration: configuration, logger: logger)
+        }
+        thread.name = "assure.kafka.consumer"
+        thread.start()
+        let state = self.state
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await state.waitUntilThreadDone()
+            } onGracefulShutdown: {
+                state.requestClose()
+            }
+        } onCancel: {
+            state.abandon()
+        }
+        if let failure = state.failure { throw failure }
+    }
+
+    /// Leaves the group gracefully: the caller gets a final revocation, then ``events`` ends.
+    public func close() { state.requestClose() }
+
+    /// Commits `offsets` (per partition, the next offset to read) to Kafka and waits for the
+    /// coordinator's answer. Runs on the group's thread, also while a rebalance waits for the
+    /// caller.
+    public func commit(_ offsets: [TopicPartition: Int64]) async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+            let accepted = state.submit { client in
+                continuation.resume(with: Result { try client.commit(offsets) })
+            }
+            if !accepted { continuation.resume(throwing: KafkaError.closed) }
+        }
+    }
+
+    /// Stops fetching from `partitions` (records already gathered still arrive).
+    public func pause(_ partitions: [TopicPartition]) throws { try client.pause(partitions) }
+
+    /// Fetches again from paused `partitions`.
+    public func resume(_ partitions: [TopicPartition]) throws { try client.resume(partitions) }
+
+    // MARK: The dedicated thread
+
+    private static func threadMain(
+        client: RDKafkaClient, state: KafkaConsumerGroupState, topics: [String], configuration: KafkaConfiguration,
+        logger: Logger
+    ) {
+        var failure: KafkaError?
+        state.threadStarted(client: client)
+        do {
+            try client.subscribe(topics)
+            loop: while true {
+                switch state.nextAction(maxBufferedEvents: maxBufferedEvents) {
+                case .runJobs(let jobs):
+                    jobs.forEach { $0(client) }
+                case .close:
+                    break loop
+                case .poll:
+                    pollBatch(client: client, state: state, configuration: configuration, logger: logger)
+                }
+            }
+            state.flushPending()
+            try client.consumerClose()
+            logger.info("Kafka consumer left the group", metadata: ["assure.kafka.topics": "\(topics)"])
+        } catch let error as KafkaError {
+            failure = error
+            logger.error("Kafka consumer failed", metadata: ["assure.kafka.error": "\(error)"])
+        } catch {
+            failure = KafkaError.local(.state, "\(error)")
+        }
+        for job in state.finish(failure: failure) { job(client) }
+    }
+
+    /// Gathers one batch: up to `maxBatchSize` records, for at most `maxBatchWaitMs` after the first.
+    private static func pollBatch(
+        client: RDKafkaClient, state: KafkaConsumerGroupState, configuration: KafkaConfiguration, logger: Logger
+    ) {
+        var deadline: ContinuousClock.Instant?
+        var polled = 0
+        while true {
+            var timeoutMs: Int32 = 100
+            if let deadline {
+                let remaining = deadline - .now
+                if remaining <= .zero { break }
+                timeoutMs = Int32(min(100, max(1, (remaining / .milliseconds(1)).rounded(.up))))
+            }
+            switch client.consumerPoll(timeoutMs: timeoutMs) {
+            case nil:
+                if deadline == nil { return }
+            case .success(let record)?:
+                if deadline == nil {
+                    deadline = .now + .milliseconds(configuration.maxBatchWaitMs)
+                }
+                if state.appendPending(record) >= configuration.maxBatchSize {
+                    state.flushPending()
+                    return
+                }
+            case .failure(let error)?:
+                logger.warning("Kafka consumer error", metadata: ["assure.kafka.error": "\(error)"])
+            }
+            polled += 1
+            if polled % 256 == 0, state.shouldInterruptPolling { break }
+        }
+        state.flushPending()
+    }
+}
+
+/// The events of a ``KafkaConsumerGroup``; one iteration only.
+public struct KafkaConsumerEvents: AsyncSequence, Sendable {
+    public typealias Element = KafkaConsumerEvent
+    let state: KafkaConsumerGroupState
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(token: Token(state: state)) }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let token: Token
+
+        public mutating func next() async -> KafkaConsumerEvent? { await token.state.nextEvent() }
+    }
+
+    /// Tells the group when the caller stops iterating, so rebalances no longer wait for it.
+    final class Token: Sendable {
+        let state: KafkaConsumerGroupState
+        init(state: KafkaConsumerGroupState) { self.state = state }
+        deinit { state.stopConsuming() }
+    }
+}
