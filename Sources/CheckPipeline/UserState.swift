@@ -1,0 +1,113 @@
+import Shared
+
+/// Everything the checks need to know about one user, and nothing more.
+///
+/// Size bound (does not grow with the length of the user's ledger):
+/// - `runs`: one entry per maximal run of seen `seq`s, i.e. (number of holes below the highest
+///   seq) + 1. A hole is either an in-flight reordering (closed within the settle time) or an open
+///   `ledger-gap` issue, so this is bounded by the user's gaps.
+/// - `openGaps`: at most one entry per hole.
+/// - `tierPoints`: one entry per tier *change* (consecutive snapshots on the same tier collapse),
+///   capped at `UserState.maxTierPoints` (the oldest change is dropped beyond it).
+/// - `pendingGrants`: `SUBSCRIPTION_GRANT` rows that arrived within the last settle time (or
+///   before the user's first account snapshot was seen).
+/// - everything else is a fixed number of scalars plus the latest account snapshot.
+public struct UserState: Sendable, Hashable, Codable {
+    /// Most tier changes kept for "tier in effect at createdAt".
+    public static let maxTierPoints = 64
+
+    public internal(set) var userId: String
+    /// Maximal runs of seen seqs, ascending and disjoint.
+    var runs: [SeqRun] = []
+    /// The latest applied account snapshot.
+    public internal(set) var account: AccountSnapshot?
+    /// The highest `version` applied so far.
+    var maxVersion: Int64?
+    /// Tier step function over `updatedAt`: tier changes, ascending.
+    var tierPoints: [TierPoint] = []
+    /// Start of the current paid streak (earliest paid `updatedAt` since last seen on FREE).
+    var paidSinceMs: Int64?
+    /// `createdAt` of the newest `SUBSCRIPTION_GRANT` row with a `stripeInvoiceId`.
+    var lastInvoiceGrantMs: Int64?
+    /// Grant rows waiting for the settle time before the free-tier check decides them.
+    var pendingGrants: [PendingGrant] = []
+    /// Processing time since which account credits and ledger balance disagree.
+    var mismatchSinceMs: Int64?
+
+    // The self-healing issues of this user that are open, with the evidence last emitted.
+    var openBalance: BalanceEvidence?
+    var openGaps: [GapEvidence] = []
+    var openPaidWithoutCustomer: AccountEvidence?
+    var openTierMismatch: AccountEvidence?
+    var openUnlimited: AccountEvidence?
+    var openStale: StaleEvidence?
+
+    public init(userId: String) { self.userId = userId }
+
+    /// The highest seq seen, `nil` before the first row (a repair's audit row takes `highestSeq + 1`).
+    public var highestSeq: Int64? { runs.last?.hi }
+    /// `balanceAfter` of the highest-seq row.
+    public var ledgerBalance: Int64? { runs.last?.hiBalanceAfter }
+    /// Number of seq holes below the highest seq (in flight or open as gaps).
+    public var holeCount: Int { runs.isEmpty ? 0 : runs.count - 1 + (runs[0].lo > 1 ? 1 : 0) }
+    /// Issue ids of the self-healing issues this state holds open.
+    public var openIssueIds: [String] {
+        var ids: [String] = []
+        if openBalance != nil { ids.append(CheckKind.creditBalanceMismatch.issueId(userId)) }
+        for gap in openGaps { ids.append(CheckKind.ledgerSequenceGap.issueId(userId, String(gap.first))) }
+        if openPaidWithoutCustomer != nil { ids.append(CheckKind.paidTierWithoutCustomer.issueId(userId)) }
+        if openTierMismatch != nil { ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId)) }
+        if openUnlimited != nil { ids.append(CheckKind.nonAdminUnlimitedCredits.issueId(userId)) }
+        if openStale != nil { ids.append(CheckKind.stalePaidSubscription.issueId(userId)) }
+        return ids
+    }
+
+    /// Processing time at which a pending mismatch, hole or grant must be re-evaluated.
+    public func settleDeadlineMs(settleMs: Int64) -> Int64? {
+        var deadline: Int64? = nil
+        func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
+        if openBalance == nil, let since = mismatchSinceMs { consider(addClamped(since, settleMs)) }
+        if !runs.isEmpty, holeCount > openGaps.count {
+            if runs[0].lo > 1 { consider(addClamped(runs[0].gapBelowSinceMs, settleMs)) }
+            for run in runs.dropFirst() { consider(addClamped(run.gapBelowSinceMs, settleMs)) }
+        }
+        if !tierPoints.isEmpty { for grant in pendingGrants { consider(grant.deadlineMs) } }
+        return deadline
+    }
+
+    /// Watermark at which the stale-subscription check flips to stale, while it is not open.
+    public func staleAtEventMs(periodMs: Int64) -> Int64? {
+        guard openStale == nil, let account, account.tier.isPaid, let since = paidSinceMs else { return nil }
+        let anchor = max(since, lastInvoiceGrantMs ?? since)
+        return addClamped(addClamped(anchor, periodMs), 1)
+    }
+}
+
+/// A maximal run `lo...hi` of seen seqs with what the arithmetic check needs at its two ends.
+struct SeqRun: Sendable, Hashable, Codable {
+    var lo: Int64
+    var hi: Int64
+    /// `amount` and `balanceAfter` of row `lo` (to check it once `lo - 1` arrives).
+    var loAmount: Int64
+    var loBalanceAfter: Int64
+    /// `balanceAfter` of row `hi` (to check `hi + 1`).
+    var hiBalanceAfter: Int64
+    /// Processing time since which the hole just below `lo` has been missing (if there is one).
+    var gapBelowSinceMs: Int64
+}
+
+/// The tier in effect from `atMs` on.
+struct TierPoint: Sendable, Hashable, Codable {
+    var atMs: Int64
+    var tier: Tier
+}
+
+/// A `SUBSCRIPTION_GRANT` row waiting for the settle time.
+struct PendingGrant: Sendable, Hashable, Codable {
+    var rowId: String
+    var seq: Int64
+    var amount: Int64
+    var createdAtMs: Int64
+    var stripeInvoiceId: String?
+    var deadlineMs: Int64
+}
