@@ -14,36 +14,74 @@ public protocol StateStore: AnyObject {
     var changedKeys: Set<StateKey> { get }
 }
 
-/// The in-memory `StateStore`: a dictionary plus the set of changed keys.
+/// The in-memory `StateStore`.
+///
+/// States live in reference slots so a mutation edits them in place and growing the table never
+/// moves large values; changed keys are kept in order of first change.
 public final class InMemoryStateStore: StateStore {
-    public private(set) var states: [StateKey: EntityState]
-    public private(set) var changedKeys: Set<StateKey> = []
-
-    public init(states: [StateKey: EntityState] = [:]) { self.states = states }
-
-    public func get(_ key: StateKey) -> EntityState? { states[key] }
-
-    public func mutate(_ key: StateKey, _ body: (inout EntityState?) -> Bool) {
-        if body(&states[key]) { changedKeys.insert(key) }
+    final class Slot {
+        var state: EntityState?
+        var changed = false
+        init(_ state: EntityState?) { self.state = state }
     }
 
-    /// Replaces a state without marking it changed (loading from the database).
-    public func load(_ key: StateKey, _ state: EntityState?) { states[key] = state }
+    private var slots: [StateKey: Slot]
+    private var changedOrder: [StateKey] = []
 
-    public func clearChanged() { changedKeys.removeAll(keepingCapacity: true) }
+    public init(states: [StateKey: EntityState] = [:], minimumCapacity: Int = 0) {
+        slots = Dictionary(minimumCapacity: max(minimumCapacity, states.count))
+        for (key, state) in states { slots[key] = Slot(state) }
+    }
+
+    public func get(_ key: StateKey) -> EntityState? { slots[key]?.state }
+
+    public func mutate(_ key: StateKey, _ body: (inout EntityState?) -> Bool) {
+        if let slot = slots[key] {
+            if body(&slot.state), !slot.changed {
+                slot.changed = true
+                changedOrder.append(key)
+            }
+        } else {
+            var state: EntityState? = nil
+            if body(&state) {
+                let slot = Slot(state)
+                slot.changed = true
+                slots[key] = slot
+                changedOrder.append(key)
+            }
+        }
+    }
+
+    public var changedKeys: Set<StateKey> { Set(changedOrder) }
+
+    /// Replaces a state without marking it changed (loading from the database).
+    public func load(_ key: StateKey, _ state: EntityState?) {
+        if let slot = slots[key] { slot.state = state } else { slots[key] = Slot(state) }
+    }
+
+    /// Forgets which keys changed (after the worker wrote them back).
+    public func clearChanged() {
+        for key in changedOrder { slots[key]?.changed = false }
+        changedOrder.removeAll(keepingCapacity: true)
+    }
 
     /// The changed keys with their states (`nil` for a deleted state), sorted by key.
     public var changes: [(key: StateKey, state: EntityState?)] {
-        changedKeys.sorted().map { ($0, states[$0]) }
+        changedOrder.sorted().map { ($0, slots[$0]?.state) }
     }
 
-    public var keys: Dictionary<StateKey, EntityState>.Keys { states.keys }
+    /// All present states, by key.
+    public var states: [StateKey: EntityState] { slots.compactMapValues(\.state) }
+
+    /// The keys with a present state.
+    public var keys: [StateKey] { slots.compactMap { $0.value.state == nil ? nil : $0.key } }
 
     /// Keys whose settle deadline or stale flip has passed, sorted (what the worker's sweeper
     /// finds with its indexed query).
     public func dueKeys(nowMs: Int64, watermarkMs: Int64, settings: CheckSettings) -> [StateKey] {
         var due: [StateKey] = []
-        for (key, state) in states {
+        for (key, slot) in slots {
+            guard let state = slot.state else { continue }
             if let deadline = state.settleDeadlineMs(settleMs: settings.settleMs), deadline <= nowMs {
                 due.append(key)
             } else if let staleAt = state.staleAtEventMs(periodMs: settings.periodMs), staleAt <= watermarkMs {
