@@ -2,11 +2,13 @@ import Shared
 
 /// The state of one keyed entity, as the worker stores it (Codable, Sendable value).
 public enum EntityState: Sendable, Hashable, Codable {
+    // `UserState` is a one-pointer copy-on-write value; the other (rarely mutated) states are
+    // boxed so every slot stays small.
     case user(UserState)
-    case stripeEvent(StripeEventState)
+    indirect case stripeEvent(StripeEventState)
     /// The state of a `paymentIntent` or `invoice` key.
-    case carrierGroup(CarrierGroupState)
-    case planGate(PlanGateState)
+    indirect case carrierGroup(CarrierGroupState)
+    indirect case planGate(PlanGateState)
 
     /// Processing time at which something pending must be re-evaluated (`tick`), if any.
     public func settleDeadlineMs(settleMs: Int64) -> Int64? {

@@ -4,20 +4,25 @@ import Shared
 // difference to what the state records as open (open, update on changed evidence, resolve).
 
 extension IssuePipeline {
-    /// Re-evaluates every self-healing user check and decides settled grants.
-    func evaluate(_ user: inout UserState, nowMs: Int64, watermarkMs: Int64, out: inout [IssueTransition]) {
+    /// Re-evaluates every self-healing user check and decides settled grants. The checks that
+    /// depend on the account snapshot alone run only when `accountChanged` (they cannot change
+    /// with a ledger row).
+    func evaluate(
+        _ user: inout UserState.Fields, nowMs: Int64, watermarkMs: Int64, accountChanged: Bool = true,
+        out: inout [IssueTransition]
+    ) {
         let settle = settings.settleMs
         let userId = user.userId
 
         // credit_balance_mismatch: must persist for the settle time.
         var balance: BalanceEvidence? = nil
-        if let account = user.account, !account.unlimitedCredits, let top = user.runs.last,
-            account.credits != top.hiBalanceAfter
-        {
+        let credits = user.account?.credits
+        let unlimitedCredits = user.account?.unlimitedCredits ?? true
+        if let credits, !unlimitedCredits, let top = user.runs.last, credits != top.hiBalanceAfter {
             let since = user.mismatchSinceMs ?? nowMs
             user.mismatchSinceMs = since
             if addClamped(since, settle) <= nowMs {
-                balance = BalanceEvidence(balance: account.credits, ledgerBalanceAfter: top.hiBalanceAfter, ledgerSeq: top.hi)
+                balance = BalanceEvidence(balance: credits, ledgerBalanceAfter: top.hiBalanceAfter, ledgerSeq: top.hi)
             }
         } else {
             user.mismatchSinceMs = nil
@@ -38,11 +43,35 @@ extension IssuePipeline {
             evaluateGaps(&user, nowMs: nowMs, out: &out)
         }
 
-        // The account checks.
+        // Stale paid subscription, in event time.
+        var stale: StaleEvidence? = nil
+        if let tier = user.account?.tier, tier.isPaid, let since = user.paidSinceMs {
+            let anchor = max(since, user.lastInvoiceGrantMs ?? since)
+            if watermarkMs > addClamped(anchor, settings.periodMs) {
+                stale = StaleEvidence(tier: tier, paidSinceMs: since, lastInvoiceGrantMs: user.lastInvoiceGrantMs)
+            }
+        }
+        if stale != user.openStale {
+            let shown = stale ?? user.openStale!
+            out.append(
+                IssueTransition(
+                    issueId: CheckKind.stalePaidSubscription.issueId(userId), check: .stalePaidSubscription,
+                    userId: userId, kind: Self.kind(old: user.openStale, new: stale),
+                    title: IssueText.staleSubscription(tier: shown.tier, periodDays: settings.periodDays),
+                    evidence: shown.json(periodDays: settings.periodDays), repair: nil, atMs: nowMs))
+            user.openStale = stale
+        }
+
+        if accountChanged { evaluateAccount(&user, nowMs: nowMs, out: &out) }
+        decideGrants(&user, nowMs: nowMs, out: &out)
+    }
+
+    /// The checks of the account snapshot alone.
+    private func evaluateAccount(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+        let userId = user.userId
         var paidWithoutCustomer: AccountEvidence? = nil
         var tierMismatch: AccountEvidence? = nil
         var unlimited: AccountEvidence? = nil
-        var stale: StaleEvidence? = nil
         if let account = user.account {
             let status = nonEmpty(account.subscriptionStatus)
             let customer = nonEmpty(account.stripeCustomerId)
@@ -50,19 +79,15 @@ extension IssuePipeline {
                 paidWithoutCustomer = AccountEvidence(tier: account.tier, subscriptionStatus: status)
             }
             if let customer {
-                let lapsed = status == nil || status == "canceled" || status == "incomplete_expired"
-                let live = status == "active" || status == "trialing"
-                if account.tier.isPaid ? lapsed : live {
+                let mismatch =
+                    account.tier.isPaid
+                    ? (status == nil || status == "canceled" || status == "incomplete_expired")
+                    : (status == "active" || status == "trialing")
+                if mismatch {
                     tierMismatch = AccountEvidence(tier: account.tier, subscriptionStatus: status, stripeCustomerId: customer)
                 }
             }
             if account.unlimitedCredits, account.role == .user { unlimited = AccountEvidence(role: account.role) }
-            if account.tier.isPaid, let since = user.paidSinceMs {
-                let anchor = max(since, user.lastInvoiceGrantMs ?? since)
-                if watermarkMs > addClamped(anchor, settings.periodMs) {
-                    stale = StaleEvidence(tier: account.tier, paidSinceMs: since, lastInvoiceGrantMs: user.lastInvoiceGrantMs)
-                }
-            }
         }
         if paidWithoutCustomer != user.openPaidWithoutCustomer {
             let shown = paidWithoutCustomer ?? user.openPaidWithoutCustomer!
@@ -103,19 +128,13 @@ extension IssuePipeline {
                     repair: repair, atMs: nowMs))
             user.openUnlimited = unlimited
         }
-        if stale != user.openStale {
-            let shown = stale ?? user.openStale!
-            out.append(
-                IssueTransition(
-                    issueId: CheckKind.stalePaidSubscription.issueId(userId), check: .stalePaidSubscription,
-                    userId: userId, kind: Self.kind(old: user.openStale, new: stale),
-                    title: IssueText.staleSubscription(tier: shown.tier, periodDays: settings.periodDays),
-                    evidence: shown.json(periodDays: settings.periodDays), repair: nil, atMs: nowMs))
-            user.openStale = stale
-        }
+    }
 
-        // free_user_subscription_grant: decided once per grant row, after the settle time and
-        // once at least one snapshot of the user is known.
+    /// free_user_subscription_grant: decided once per grant row, after the settle time and once
+    /// at least one snapshot of the user is known.
+    private func decideGrants(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+        let settle = settings.settleMs
+        let userId = user.userId
         if !user.pendingGrants.isEmpty, !user.tierPoints.isEmpty,
             user.pendingGrants.contains(where: { $0.deadlineMs <= nowMs })
         {
@@ -141,7 +160,7 @@ extension IssuePipeline {
         }
     }
 
-    private func evaluateGaps(_ user: inout UserState, nowMs: Int64, out: inout [IssueTransition]) {
+    private func evaluateGaps(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
         let settle = settings.settleMs
         let userId = user.userId
         let desired = user.holes().filter { addClamped($0.sinceMs, settle) <= nowMs }.map(\.gap)

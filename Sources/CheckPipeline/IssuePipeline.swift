@@ -67,7 +67,7 @@ public struct IssuePipeline: Sendable {
                 var state = before
                 switch (key, state) {
                 case (.user, .user(var user)):
-                    evaluate(&user, nowMs: nowMs, watermarkMs: watermarkMs, out: &out)
+                    evaluate(&user.fields, nowMs: nowMs, watermarkMs: watermarkMs, out: &out)
                     state = .user(user)
                 case (.stripeEvent(let id), .stripeEvent(var event)):
                     evaluate(&event, eventId: id, nowMs: nowMs, out: &out)
@@ -121,7 +121,7 @@ public struct IssuePipeline: Sendable {
                         rowId: row.id, seq: row.seq, amount: row.amount, createdAtMs: row.createdAtMs,
                         stripeInvoiceId: invoice, deadlineMs: addClamped(nowMs, settings.settleMs)))
             }
-            evaluate(&user, nowMs: nowMs, watermarkMs: watermarkMs, out: &out)
+            evaluate(&user, nowMs: nowMs, watermarkMs: watermarkMs, accountChanged: false, out: &out)
             return true
         }
         guard accepted else { return .duplicateRow }
@@ -220,7 +220,7 @@ public struct IssuePipeline: Sendable {
 
     /// Lends the user's state in place (unique, so its arrays are not copied).
     @inline(__always)
-    private func withUser(_ userId: String, _ store: some StateStore, _ body: (inout UserState) -> Bool) {
+    private func withUser(_ userId: String, _ store: some StateStore, _ body: (inout UserState.Fields) -> Bool) {
         store.mutate(.user(userId)) { slot in
             var user: UserState
             let existed: Bool
@@ -232,7 +232,7 @@ public struct IssuePipeline: Sendable {
                 existed = false
             }
             slot = nil
-            let changed = body(&user)
+            let changed = body(&user.fields)
             if existed || changed { slot = .user(user) }
             return changed
         }

@@ -16,72 +16,65 @@ public protocol StateStore: AnyObject {
 
 /// The in-memory `StateStore`.
 ///
-/// States live in reference slots so a mutation edits them in place and growing the table never
-/// moves large values; changed keys are kept in order of first change.
+/// Entity states are small (a user state is one copy-on-write reference, the others are boxed),
+/// so they sit inline in the table with their changed flag and are edited in place.
 public final class InMemoryStateStore: StateStore {
-    final class Slot {
+    struct Entry {
         var state: EntityState?
         var changed = false
-        init(_ state: EntityState?) { self.state = state }
     }
 
-    private var slots: [StateKey: Slot]
+    private var entries: [StateKey: Entry]
     private var changedOrder: [StateKey] = []
 
     public init(states: [StateKey: EntityState] = [:], minimumCapacity: Int = 0) {
-        slots = Dictionary(minimumCapacity: max(minimumCapacity, states.count))
-        for (key, state) in states { slots[key] = Slot(state) }
+        entries = Dictionary(minimumCapacity: max(minimumCapacity, states.count))
+        for (key, state) in states { entries[key] = Entry(state: state) }
     }
 
-    public func get(_ key: StateKey) -> EntityState? { slots[key]?.state }
+    public func get(_ key: StateKey) -> EntityState? { entries[key]?.state }
 
     public func mutate(_ key: StateKey, _ body: (inout EntityState?) -> Bool) {
-        if let slot = slots[key] {
-            if body(&slot.state), !slot.changed {
-                slot.changed = true
-                changedOrder.append(key)
-            }
-        } else {
-            var state: EntityState? = nil
-            if body(&state) {
-                let slot = Slot(state)
-                slot.changed = true
-                slots[key] = slot
-                changedOrder.append(key)
-            }
-        }
+        // One hash lookup; a new key gets an empty entry (empty entries count as absent).
+        if Self.apply(body, to: &entries[key, default: Entry()]) { changedOrder.append(key) }
+    }
+
+    /// Runs `body` on the entry's state; `true` when the entry changed for the first time.
+    @inline(__always)
+    private static func apply(_ body: (inout EntityState?) -> Bool, to entry: inout Entry) -> Bool {
+        guard body(&entry.state), !entry.changed else { return false }
+        entry.changed = true
+        return true
     }
 
     public var changedKeys: Set<StateKey> { Set(changedOrder) }
 
     /// Replaces a state without marking it changed (loading from the database).
-    public func load(_ key: StateKey, _ state: EntityState?) {
-        if let slot = slots[key] { slot.state = state } else { slots[key] = Slot(state) }
-    }
+    public func load(_ key: StateKey, _ state: EntityState?) { entries[key, default: Entry()].state = state }
 
     /// Forgets which keys changed (after the worker wrote them back).
     public func clearChanged() {
-        for key in changedOrder { slots[key]?.changed = false }
+        for key in changedOrder { entries[key]?.changed = false }
         changedOrder.removeAll(keepingCapacity: true)
     }
 
     /// The changed keys with their states (`nil` for a deleted state), sorted by key.
     public var changes: [(key: StateKey, state: EntityState?)] {
-        changedOrder.sorted().map { ($0, slots[$0]?.state) }
+        changedOrder.sorted().map { ($0, entries[$0]?.state) }
     }
 
     /// All present states, by key.
-    public var states: [StateKey: EntityState] { slots.compactMapValues(\.state) }
+    public var states: [StateKey: EntityState] { entries.compactMapValues(\.state) }
 
     /// The keys with a present state.
-    public var keys: [StateKey] { slots.compactMap { $0.value.state == nil ? nil : $0.key } }
+    public var keys: [StateKey] { entries.compactMap { $0.value.state == nil ? nil : $0.key } }
 
     /// Keys whose settle deadline or stale flip has passed, sorted (what the worker's sweeper
     /// finds with its indexed query).
     public func dueKeys(nowMs: Int64, watermarkMs: Int64, settings: CheckSettings) -> [StateKey] {
         var due: [StateKey] = []
-        for (key, slot) in slots {
-            guard let state = slot.state else { continue }
+        for (key, entry) in entries {
+            guard let state = entry.state else { continue }
             if let deadline = state.settleDeadlineMs(settleMs: settings.settleMs), deadline <= nowMs {
                 due.append(key)
             } else if let staleAt = state.staleAtEventMs(periodMs: settings.periodMs), staleAt <= watermarkMs {

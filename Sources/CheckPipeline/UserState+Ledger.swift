@@ -1,6 +1,6 @@
 import Shared
 
-extension UserState {
+extension UserState.Fields {
     /// What inserting a row into the seq runs found.
     enum RowInsertion {
         /// The seq is already taken.
@@ -82,7 +82,7 @@ extension UserState {
         if index > tierPoints.startIndex, tierPoints[index - 1].tier == tier { return }
         tierPoints.insert(TierPoint(atMs: atMs, tier: tier), at: index)
         if index + 1 < tierPoints.endIndex, tierPoints[index + 1].tier == tier { tierPoints.remove(at: index + 1) }
-        if tierPoints.count > Self.maxTierPoints { tierPoints.removeFirst() }
+        if tierPoints.count > UserState.maxTierPoints { tierPoints.removeFirst() }
     }
 
     /// The tier of the latest snapshot with `updatedAt <= atMs`, else of the earliest snapshot.

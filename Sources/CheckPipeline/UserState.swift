@@ -16,33 +16,121 @@ public struct UserState: Sendable, Hashable, Codable {
     /// Most tier changes kept for "tier in effect at createdAt".
     public static let maxTierPoints = 64
 
-    public internal(set) var userId: String
-    /// Maximal runs of seen seqs, ascending and disjoint.
-    var runs: [SeqRun] = []
-    /// The latest applied account snapshot.
-    public internal(set) var account: AccountSnapshot?
-    /// The highest `version` applied so far.
-    var maxVersion: Int64?
-    /// Tier step function over `updatedAt`: tier changes, ascending.
-    var tierPoints: [TierPoint] = []
-    /// Start of the current paid streak (earliest paid `updatedAt` since last seen on FREE).
-    var paidSinceMs: Int64?
-    /// `createdAt` of the newest `SUBSCRIPTION_GRANT` row with a `stripeInvoiceId`.
-    var lastInvoiceGrantMs: Int64?
-    /// Grant rows waiting for the settle time before the free-tier check decides them.
-    var pendingGrants: [PendingGrant] = []
-    /// Processing time since which account credits and ledger balance disagree.
-    var mismatchSinceMs: Int64?
+    /// The stored fields.
+    struct Fields: Sendable, Hashable, Codable {
+        var userId: String
+        /// Maximal runs of seen seqs, ascending and disjoint.
+        var runs: [SeqRun] = []
+        /// The latest applied account snapshot.
+        var account: AccountSnapshot?
+        /// The highest `version` applied so far.
+        var maxVersion: Int64?
+        /// Tier step function over `updatedAt`: tier changes, ascending.
+        var tierPoints: [TierPoint] = []
+        /// Start of the current paid streak (earliest paid `updatedAt` since last seen on FREE).
+        var paidSinceMs: Int64?
+        /// `createdAt` of the newest `SUBSCRIPTION_GRANT` row with a `stripeInvoiceId`.
+        var lastInvoiceGrantMs: Int64?
+        /// Grant rows waiting for the settle time before the free-tier check decides them.
+        var pendingGrants: [PendingGrant] = []
+        /// Processing time since which account credits and ledger balance disagree.
+        var mismatchSinceMs: Int64?
 
-    // The self-healing issues of this user that are open, with the evidence last emitted.
-    var openBalance: BalanceEvidence?
-    var openGaps: [GapEvidence] = []
-    var openPaidWithoutCustomer: AccountEvidence?
-    var openTierMismatch: AccountEvidence?
-    var openUnlimited: AccountEvidence?
-    var openStale: StaleEvidence?
+        // The self-healing issues of this user that are open, with the evidence last emitted.
+        var openBalance: BalanceEvidence?
+        var openGaps: [GapEvidence] = []
+        var openPaidWithoutCustomer: AccountEvidence?
+        var openTierMismatch: AccountEvidence?
+        var openUnlimited: AccountEvidence?
+        var openStale: StaleEvidence?
+    }
 
-    public init(userId: String) { self.userId = userId }
+    /// Copy-on-write storage: the state is mutated in place on the hot path (one user per
+    /// ledger row) and stays one pointer wide inside `EntityState`.
+    // @unchecked: the box is only mutated through `fields`' `_modify`, after
+    // `isKnownUniquelyReferenced` made it unique, exactly like the standard library's CoW types.
+    final class Box: @unchecked Sendable {
+        var fields: Fields
+        init(_ fields: Fields) { self.fields = fields }
+    }
+
+    private var box: Box
+
+    var fields: Fields {
+        get { box.fields }
+        _modify {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            yield &box.fields
+        }
+    }
+
+    public init(userId: String) { box = Box(Fields(userId: userId)) }
+
+    public static func == (lhs: UserState, rhs: UserState) -> Bool { lhs.box === rhs.box || lhs.fields == rhs.fields }
+    public func hash(into hasher: inout Hasher) { hasher.combine(fields) }
+    public init(from decoder: any Decoder) throws { box = Box(try Fields(from: decoder)) }
+    public func encode(to encoder: any Encoder) throws { try fields.encode(to: encoder) }
+
+    public internal(set) var userId: String {
+        get { box.fields.userId }
+        _modify { yield &fields.userId }
+    }
+    var runs: [SeqRun] {
+        get { box.fields.runs }
+        _modify { yield &fields.runs }
+    }
+    public internal(set) var account: AccountSnapshot? {
+        get { box.fields.account }
+        _modify { yield &fields.account }
+    }
+    var maxVersion: Int64? {
+        get { box.fields.maxVersion }
+        _modify { yield &fields.maxVersion }
+    }
+    var tierPoints: [TierPoint] {
+        get { box.fields.tierPoints }
+        _modify { yield &fields.tierPoints }
+    }
+    var paidSinceMs: Int64? {
+        get { box.fields.paidSinceMs }
+        _modify { yield &fields.paidSinceMs }
+    }
+    var lastInvoiceGrantMs: Int64? {
+        get { box.fields.lastInvoiceGrantMs }
+        _modify { yield &fields.lastInvoiceGrantMs }
+    }
+    var pendingGrants: [PendingGrant] {
+        get { box.fields.pendingGrants }
+        _modify { yield &fields.pendingGrants }
+    }
+    var mismatchSinceMs: Int64? {
+        get { box.fields.mismatchSinceMs }
+        _modify { yield &fields.mismatchSinceMs }
+    }
+    var openBalance: BalanceEvidence? {
+        get { box.fields.openBalance }
+        _modify { yield &fields.openBalance }
+    }
+    var openGaps: [GapEvidence] {
+        get { box.fields.openGaps }
+        _modify { yield &fields.openGaps }
+    }
+    var openPaidWithoutCustomer: AccountEvidence? {
+        get { box.fields.openPaidWithoutCustomer }
+        _modify { yield &fields.openPaidWithoutCustomer }
+    }
+    var openTierMismatch: AccountEvidence? {
+        get { box.fields.openTierMismatch }
+        _modify { yield &fields.openTierMismatch }
+    }
+    var openUnlimited: AccountEvidence? {
+        get { box.fields.openUnlimited }
+        _modify { yield &fields.openUnlimited }
+    }
+    var openStale: StaleEvidence? {
+        get { box.fields.openStale }
+        _modify { yield &fields.openStale }
+    }
 
     /// The highest seq seen, `nil` before the first row (a repair's audit row takes `highestSeq + 1`).
     public var highestSeq: Int64? { runs.last?.hi }

@@ -57,7 +57,8 @@ for seq in 1...rowsPerUser {
 }
 
 let pipeline = IssuePipeline(settings: CheckSettings())
-let store = InMemoryStateStore()
+// Sized for the run: a long-running table of cross-user facts is at its steady-state size.
+let store = InMemoryStateStore(minimumCapacity: users * 12)
 var transitions: [IssueTransition] = []
 transitions.reserveCapacity(1_024)
 
