@@ -255,3 +255,42 @@ extension String {
         return copy
     }
 }
+
+@Suite("RecordDecoder: string scanning at every offset")
+struct DecodingStringScanTests {
+    typealias F = DecodingFixtures
+
+    /// The word-at-a-time scan must find quotes, escapes and multi-byte characters at any position.
+    @Test("a special character at each offset of strings up to 24 bytes decodes exactly")
+    func specialCharacter_atEveryOffset() {
+        let specials: [(json: String, text: String)] = [
+            (#"\""#, "\""), (#"\\"#, "\\"), (#"\n"#, "\n"), (#"\u00e9"#, "é"), ("é", "é"), ("😀", "😀"), ("\u{7F}", "\u{7F}"),
+        ]
+        for length in 0...24 {
+            for offset in 0...length {
+                for special in specials {
+                    let prefix = String(repeating: "a", count: offset)
+                    let suffix = String(repeating: "b", count: length - offset)
+                    let json = #"{"feature": "\#(prefix)\#(special.json)\#(suffix)", "allowedTiers": [], "updatedAt": 0}"#
+                    let expected = PlanGate(feature: prefix + special.text + suffix, allowedTiers: [], updatedAtMs: 0)
+                    #expect(F.decode(F.topics.planGates, json) == .record(.planGate(expected)), "\(json)")
+                }
+            }
+        }
+    }
+
+    @Test("a control character at each offset is refused, and non-ASCII after the closing quote is harmless")
+    func controlCharacter_atEveryOffset_isRefused() {
+        for offset in 0...20 {
+            let text = String(repeating: "a", count: offset) + "\u{1F}" + "bbbbbbbbb"
+            let json = #"{"feature": "\#(text)", "allowedTiers": [], "updatedAt": 0}"#
+            guard case .invalid(let reason) = F.decode(F.topics.planGates, json) else {
+                Issue.record("offset \(offset) was accepted")
+                continue
+            }
+            #expect(reason.contains("unescaped control character 0x1f"), "\(reason)")
+        }
+        let json = #"{"feature":"abc","x":"ééééééééé","allowedTiers":[],"updatedAt":0}"#
+        #expect(F.decode(F.topics.planGates, json) == .record(.planGate(PlanGate(feature: "abc", allowedTiers: [], updatedAtMs: 0))))
+    }
+}
