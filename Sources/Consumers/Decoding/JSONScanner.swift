@@ -19,10 +19,11 @@ struct JSONScanner {
 
     @inline(__always)
     mutating func skipWhitespace() {
+        // Compact JSON has no whitespace between tokens: one test, usually.
         while index < bytes.count {
             let c = bytes[index]
-            guard c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
-            index += 1
+            guard c <= 0x20, c == 0x20 || c == 0x0A || c == 0x0D || c == 0x09 else { return }
+            index &+= 1
         }
     }
 
@@ -82,6 +83,7 @@ struct JSONScanner {
     }
 
     /// Reads the next key of an object and its colon; `nil` once the closing `}` is consumed.
+    @inline(__always)
     mutating func nextKey(_ isFirst: inout Bool) throws(DecodeProblem) -> StringRef? {
         var c = try peekValue("a key or '}'")
         if c == UInt8(ascii: "}") {
@@ -192,12 +194,12 @@ struct JSONScanner {
                 let mask = Self.attentionMask(word)
                 if mask == 0 {
                     highWords |= word
-                    index += 8
+                    index &+= 8
                     continue
                 }
                 let skip = mask.trailingZeroBitCount >> 3
                 highWords |= word & ((1 &<< UInt64(skip &* 8)) &- 1)
-                index += skip
+                index &+= skip
                 break
             }
             guard index < bytes.count else { break }
