@@ -105,6 +105,7 @@ let package = Package(
             name: "PipelineBenchmark",
             dependencies: ["Shared", "CheckPipeline"]
         ),
+        .executableTarget(name: "DecodingBenchmark", dependencies: ["Shared", "Consumers"]),
         .testTarget(name: "PipelineTests", dependencies: ["Shared", "CheckPipeline"]),
         .testTarget(
             name: "ConsumerTests",

@@ -1,0 +1,96 @@
+import Foundation
+import Shared
+
+/// Why a repair command could not be decoded, with whatever ids could be read so the caller can still
+/// answer with a `rejected` / `invalid` result.
+public struct CommandDecodingError: Error, Sendable, Hashable, CustomStringConvertible {
+    public var reason: String
+    /// `commandId`, when it was a string.
+    public var commandId: String?
+    /// `issueId`, when it was a string.
+    public var issueId: String?
+
+    public init(reason: String, commandId: String? = nil, issueId: String? = nil) {
+        self.reason = reason
+        self.commandId = commandId
+        self.issueId = issueId
+    }
+
+    public var description: String { reason }
+}
+
+/// Decodes repair commands from `billing.assurance.commands.v1` (low volume: Foundation is fine here).
+public enum CommandDecoder {
+    /// Decodes one command, keeping `requestedAt` as the exact string sent (it is part of the signed text).
+    /// Errors name the field that is wrong.
+    public static func decode(_ bytes: [UInt8]) -> Result<RepairCommand, CommandDecodingError> {
+        let value: JSONValue
+        do {
+            value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
+        } catch {
+            return .failure(CommandDecodingError(reason: "command is not valid JSON"))
+        }
+        guard case .object(let fields) = value else {
+            return .failure(CommandDecodingError(reason: "command is not a JSON object"))
+        }
+        let commandId = fields["commandId"]?.stringValue
+        let issueId = fields["issueId"]?.stringValue
+        func kind(_ v: JSONValue) -> String {
+            switch v {
+            case .null: "null"
+            case .bool: "a boolean"
+            case .int, .double: "a number"
+            case .string: "a string"
+            case .array: "an array"
+            case .object: "an object"
+            }
+        }
+        func requiredString(_ name: String, in object: [String: JSONValue], path: String = "") throws(Wrong) -> String {
+            guard let v = object[name] else { throw Wrong("missing required field '\(path)\(name)'") }
+            guard case .string(let s) = v else { throw Wrong("field '\(path)\(name)' must be a string, not \(kind(v))") }
+            return s
+        }
+
+        do throws(Wrong) {
+            let commandId = try requiredString("commandId", in: fields)
+            let issueId = try requiredString("issueId", in: fields)
+            let reason = try requiredString("reason", in: fields)
+            guard let actorValue = fields["actor"] else { throw Wrong("missing required field 'actor'") }
+            guard case .object(let actorFields) = actorValue else {
+                throw Wrong("field 'actor' must be an object, not \(kind(actorValue))")
+            }
+            let actor = CommandActor(
+                id: try requiredString("id", in: actorFields, path: "actor."),
+                role: try requiredString("role", in: actorFields, path: "actor."))
+            let requestedAt = try requiredString("requestedAt", in: fields)
+            var dryRun: Bool?
+            switch fields["dryRun"] {
+            case nil, .null?: dryRun = nil
+            case .bool(let b)?: dryRun = b
+            case let other?: throw Wrong("field 'dryRun' must be a boolean, not \(kind(other))")
+            }
+            var action: CommandAction?
+            switch fields["action"] {
+            case nil, .null?: action = nil
+            case .string(let s)?:
+                guard let a = CommandAction(rawValue: s) else {
+                    throw Wrong("field 'action' has unknown value \"\(quoted(s))\" (expected one of repair, explain)")
+                }
+                action = a
+            case let other?: throw Wrong("field 'action' must be a string, not \(kind(other))")
+            }
+            let signature = try requiredString("signature", in: fields)
+            return .success(
+                RepairCommand(
+                    commandId: commandId, issueId: issueId, reason: reason, actor: actor, requestedAt: requestedAt,
+                    dryRun: dryRun, action: action, signature: signature))
+        } catch {
+            return .failure(CommandDecodingError(reason: error.reason, commandId: commandId, issueId: issueId))
+        }
+    }
+
+    private struct Wrong: Error {
+        var reason: String
+        init(_ reason: String) { self.reason = reason }
+    }
+}
