@@ -30,10 +30,12 @@ if [[ $(id -u) -eq 0 ]]; then as_postgres=(runuser -u postgres --); fi
 
 pg_dir="$(mktemp -d /tmp/assure-demo-pg-XXXXXX)"
 kafka_pid=""
+sleeper_pid=""
 kafka_log="$(mktemp /tmp/assure-demo-kafka-XXXXXX.log)"
 
 cleanup() {
     trap - EXIT INT TERM
+    if [[ -n "$sleeper_pid" ]]; then kill "$sleeper_pid" 2>/dev/null || true; fi
     if [[ -n "$kafka_pid" ]] && kill -0 "$kafka_pid" 2>/dev/null; then
         kill "$kafka_pid" 2>/dev/null || true
         wait "$kafka_pid" 2>/dev/null || true
@@ -97,5 +99,6 @@ if [[ -n "$kafka_pid" ]]; then
 else
     # `wait` on a background sleep returns at once on Ctrl-C, so the trap runs immediately.
     sleep infinity &
-    wait $!
+    sleeper_pid=$!
+    wait "$sleeper_pid"
 fi

@@ -1,12 +1,14 @@
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 /// The worker's PostgreSQL access: a configured `PostgresClient` plus start-up checks and migrations.
 ///
-/// - Important: the pool must be running before any query: put `client` (a `Service`) first in
-///   the `ServiceGroup`, or call `run()` in a task, or use `Database.withDatabase`. It ends when its
-///   task is cancelled or on graceful shutdown, closing the pool's connections.
-public final class Database: Sendable {
+/// - Important: the pool must be running before any query: put the `Database` (or its `client`)
+///   first in the `ServiceGroup`, or use `Database.withDatabase`. `run()` ends when its task is
+///   cancelled or on graceful shutdown, closing the pool's connections; call `waitUntilReachable()`
+///   before starting the other services so a bad URL or a down server fails start-up.
+public final class Database: Service, Sendable {
     public let configuration: DatabaseConfiguration
     /// The connection pool, for queries and transactions.
     public let client: PostgresClient
@@ -18,7 +20,7 @@ public final class Database: Sendable {
         self.client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
     }
 
-    /// Runs the connection pool until cancelled or gracefully shut down.
+    /// Runs the connection pool until cancelled or gracefully shut down (`Service`).
     public func run() async {
         await client.run()
     }
