@@ -45,6 +45,7 @@ let package = Package(
                 "Shared", "CheckPipeline",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Verifying, authorizing and applying signed repair commands.

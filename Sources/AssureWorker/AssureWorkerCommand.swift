@@ -5,6 +5,6 @@ struct AssureWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assure-worker",
         abstract: "Billing & entitlement assurance worker.",
-        subcommands: [KafkaDevCommand.self]
+        subcommands: [MigrateCommand.self, KafkaDevCommand.self]
     )
 }

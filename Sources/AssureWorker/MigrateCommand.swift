@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import Logging
+import Persistence
+
+/// `assure-worker migrate`: creates or upgrades the billing reference tables and the `assurance` schema.
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate",
+        abstract: "Create or upgrade the billing reference tables and the assurance schema.",
+        discussion: "Safe to run repeatedly and from several processes at once."
+    )
+
+    @Option(
+        name: .customLong("database-url"),
+        help: "PostgreSQL URL (default: $ASSURE_DATABASE_URL, else \(DatabaseConfiguration.defaultURL))."
+    )
+    var databaseURL: String?
+
+    func run() async throws {
+        let url = databaseURL ?? ProcessInfo.processInfo.environment["ASSURE_DATABASE_URL"]
+            ?? DatabaseConfiguration.defaultURL
+        var logger = Logger(label: "assure.migrate")
+        logger.logLevel = .warning
+        do {
+            let configuration = try DatabaseConfiguration.parse(url: url)
+            let report = try await Database.withDatabase(configuration: configuration, logger: logger) {
+                database in try await database.migrate()
+            }
+            if report.applied.isEmpty {
+                print("database \(configuration.redactedURL) is up to date (versions \(report.alreadyApplied.map(String.init).joined(separator: ", ")))")
+            } else {
+                for migration in report.applied {
+                    print("applied migration \(migration.version): \(migration.name)")
+                }
+            }
+            if !report.unknownVersions.isEmpty {
+                print("note: the database also records versions this binary does not know: \(report.unknownVersions)")
+            }
+        } catch {
+            FileHandle.standardError.write(Data("assure-worker migrate: \(DatabaseError.describe(error))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}

@@ -1,0 +1,195 @@
+/// The schema, as an ordered list of migrations. Append new ones; never edit an applied one.
+public enum Migrations {
+    /// Every migration of this binary, in version order.
+    public static let all: [Migration] = [billingReferenceTables, assuranceSchema]
+
+    /// The schema holding the worker's own tables.
+    public static let assuranceSchemaName = "assurance"
+
+    /// Key of the transaction-level advisory lock that serializes concurrent migrators
+    /// (the bytes of "assure" as an integer).
+    public static let advisoryLockKey: Int64 = 0x61_73_73_75_72_65
+
+    /// Migration 1: the app's billing tables, exactly as the contract lists them, for
+    /// development and tests (`IF NOT EXISTS`: an existing app schema is left alone).
+    public static let billingReferenceTables = Migration(
+        version: 1,
+        name: "billing reference tables",
+        statements: [
+            """
+            CREATE TABLE IF NOT EXISTS public.users (
+                id text PRIMARY KEY,
+                role text,
+                tier text,
+                credits bigint,
+                unlimited_credits boolean,
+                stripe_customer_id text,
+                stripe_subscription_id text,
+                subscription_status text,
+                updated_at timestamptz,
+                version bigint
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS public.credit_transactions (
+                id text PRIMARY KEY,
+                user_id text,
+                seq bigint,
+                type text,
+                amount bigint,
+                balance_after bigint,
+                stripe_event_id text,
+                stripe_payment_intent_id text,
+                stripe_invoice_id text,
+                reason text,
+                actor text,
+                command_id text,
+                created_at timestamptz
+            )
+            """,
+            // Repairs append the "next seq"; two racing repairs must not both get it.
+            """
+            CREATE UNIQUE INDEX IF NOT EXISTS credit_transactions_user_id_seq_key
+                ON public.credit_transactions (user_id, seq)
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS public.subscription_audit (
+                id text PRIMARY KEY,
+                user_id text,
+                from_tier text,
+                to_tier text,
+                reason text,
+                actor text,
+                command_id text,
+                created_at timestamptz
+            )
+            """,
+            """
+            CREATE TABLE IF NOT EXISTS public.stripe_webhook_events (
+                event_id text PRIMARY KEY,
+                type text,
+                stripe_payment_intent_id text,
+                stripe_invoice_id text,
+                processed_at timestamptz,
+                source text
+            )
+            """,
+        ]
+    )
+
+    /// Migration 2: the worker's own state in schema `assurance`.
+    public static let assuranceSchema = Migration(
+        version: 2,
+        name: "assurance worker state",
+        statements: [
+            // Committed consumer positions, written in the same transaction as the state they produced.
+            """
+            CREATE TABLE IF NOT EXISTS assurance.consumer_offsets (
+                group_id text NOT NULL,
+                topic text NOT NULL,
+                partition int NOT NULL,
+                next_offset bigint NOT NULL,
+                updated_at timestamptz DEFAULT now(),
+                PRIMARY KEY (group_id, topic, partition)
+            )
+            """,
+            // Per-entity check state (user, ledger key, gate, …), serialized by CheckPipeline.
+            """
+            CREATE TABLE IF NOT EXISTS assurance.entity_state (
+                key text PRIMARY KEY,
+                kind text NOT NULL,
+                state bytea NOT NULL,
+                settle_deadline_ms bigint,
+                stale_at_event_ms bigint,
+                updated_at timestamptz DEFAULT now()
+            )
+            """,
+            """
+            CREATE INDEX IF NOT EXISTS entity_state_settle_deadline_idx
+                ON assurance.entity_state (settle_deadline_ms) WHERE settle_deadline_ms IS NOT NULL
+            """,
+            """
+            CREATE INDEX IF NOT EXISTS entity_state_stale_at_idx
+                ON assurance.entity_state (stale_at_event_ms) WHERE stale_at_event_ms IS NOT NULL
+            """,
+            // The current state of every issue; `event` is the last issue event published.
+            """
+            CREATE TABLE IF NOT EXISTS assurance.issues (
+                issue_id text PRIMARY KEY,
+                version bigint NOT NULL,
+                status text NOT NULL,
+                check_name text,
+                category text,
+                severity text,
+                user_id text,
+                revenue_impacting boolean,
+                repair_action text,
+                title text,
+                evidence jsonb,
+                event jsonb NOT NULL,
+                explanation jsonb,
+                first_seen_at timestamptz,
+                last_seen_at timestamptz,
+                resolved_at timestamptz,
+                resolution text
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS issues_status_idx ON assurance.issues (status)",
+            // Transactional outbox: rows written with the state change, relayed to Kafka, then marked sent.
+            """
+            CREATE TABLE IF NOT EXISTS assurance.outbox (
+                id bigserial PRIMARY KEY,
+                topic text NOT NULL,
+                key text,
+                payload bytea NOT NULL,
+                created_at timestamptz DEFAULT now(),
+                sent_at timestamptz
+            )
+            """,
+            "CREATE INDEX IF NOT EXISTS outbox_unsent_idx ON assurance.outbox (id) WHERE sent_at IS NULL",
+            // Repair commands seen, with their first result (for the `duplicate` outcome).
+            """
+            CREATE TABLE IF NOT EXISTS assurance.processed_commands (
+                command_id text PRIMARY KEY,
+                issue_id text,
+                result jsonb NOT NULL,
+                processed_at timestamptz DEFAULT now()
+            )
+            """,
+            // Alert dedup per issue-set fingerprint.
+            """
+            CREATE TABLE IF NOT EXISTS assurance.alert_state (
+                fingerprint text PRIMARY KEY,
+                issue_ids text[],
+                severity text,
+                last_alert_at timestamptz,
+                window_expires_at timestamptz,
+                suppressed bigint DEFAULT 0
+            )
+            """,
+            // The cluster-wide group-wait state (one row, id 1).
+            """
+            CREATE TABLE IF NOT EXISTS assurance.alert_group (
+                id int PRIMARY KEY,
+                current_fingerprint text,
+                pending_since timestamptz,
+                last_alerted_fingerprint text
+            )
+            """,
+            // The event-time watermark: the newest input timestamp (one row, id 1).
+            """
+            CREATE TABLE IF NOT EXISTS assurance.watermark (
+                id int PRIMARY KEY,
+                event_time_ms bigint NOT NULL
+            )
+            """,
+            // Counters for the report (checked users, ledger rows, webhook events, dead letters, skipped deletes).
+            """
+            CREATE TABLE IF NOT EXISTS assurance.stats (
+                name text PRIMARY KEY,
+                value bigint NOT NULL
+            )
+            """,
+        ]
+    )
+}

@@ -1,0 +1,243 @@
+import Logging
+import Persistence
+import PostgresNIO
+import TestSupport
+import Testing
+
+@Suite("Migrations")
+struct MigrationTests {
+    private let logger = Logger(label: "assure.test.migrations")
+
+    @Test func migrate_twice_secondRunAppliesNothing() async throws {
+        try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
+            #expect(try await database.appliedMigrationVersions() == [])
+            let first = try await database.migrate()
+            #expect(first.applied.map(\.version) == [1, 2])
+            #expect(first.alreadyApplied == [])
+            let second = try await database.migrate()
+            #expect(second.applied == [])
+            #expect(second.alreadyApplied == [1, 2])
+            #expect(second.unknownVersions == [])
+            #expect(try await database.appliedMigrationVersions() == [1, 2])
+        }
+    }
+
+    @Test func migrate_concurrentlyFromTwoClients_bothSucceedAndApplyOnce() async throws {
+        let server = try await PostgresTestServer.shared()
+        let configuration = try await server.createDatabase(prefix: "concurrent")
+        let logger = self.logger
+        let reports = try await withThrowingTaskGroup(of: MigrationReport.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    try await Database.withDatabase(configuration: configuration, logger: logger) { database in
+                        try await database.migrate()
+                    }
+                }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        // Exactly one migrator applied both; the others found them applied.
+        #expect(reports.filter { $0.applied.map(\.version) == [1, 2] }.count == 1)
+        #expect(reports.filter { $0.applied.isEmpty && $0.alreadyApplied == [1, 2] }.count == 3)
+        let rows = try await Database.withDatabase(configuration: configuration, logger: logger) { database in
+            try await database.client.query("SELECT count(*) FROM assurance.schema_migrations", logger: logger)
+                .collect().first?.decode(Int.self)
+        }
+        #expect(rows == 2)
+        try await server.dropDatabase(configuration.database)
+    }
+
+    @Test func billingTables_haveExactlyTheContractColumns() async throws {
+        let expected: [String: [(String, String)]] = [
+            "users": [
+                ("id", "text"), ("role", "text"), ("tier", "text"), ("credits", "bigint"),
+                ("unlimited_credits", "boolean"), ("stripe_customer_id", "text"), ("stripe_subscription_id", "text"),
+                ("subscription_status", "text"), ("updated_at", "timestamp with time zone"), ("version", "bigint"),
+            ],
+            "credit_transactions": [
+                ("id", "text"), ("user_id", "text"), ("seq", "bigint"), ("type", "text"), ("amount", "bigint"),
+                ("balance_after", "bigint"), ("stripe_event_id", "text"), ("stripe_payment_intent_id", "text"),
+                ("stripe_invoice_id", "text"), ("reason", "text"), ("actor", "text"), ("command_id", "text"),
+                ("created_at", "timestamp with time zone"),
+            ],
+            "subscription_audit": [
+                ("id", "text"), ("user_id", "text"), ("from_tier", "text"), ("to_tier", "text"), ("reason", "text"),
+                ("actor", "text"), ("command_id", "text"), ("created_at", "timestamp with time zone"),
+            ],
+            "stripe_webhook_events": [
+                ("event_id", "text"), ("type", "text"), ("stripe_payment_intent_id", "text"),
+                ("stripe_invoice_id", "text"), ("processed_at", "timestamp with time zone"), ("source", "text"),
+            ],
+        ]
+        try await PostgresTestServer.withFreshDatabase { database in
+            for (table, columns) in expected {
+                let actual = try await columnsOf(schema: "public", table: table, in: database)
+                #expect(actual.map(\.0) == columns.map(\.0), "columns of \(table)")
+                #expect(actual.map(\.1) == columns.map(\.1), "types of \(table)")
+            }
+            let primaryKeys = try await primaryKeyColumns(schema: "public", in: database)
+            #expect(primaryKeys["users"] == ["id"])
+            #expect(primaryKeys["credit_transactions"] == ["id"])
+            #expect(primaryKeys["subscription_audit"] == ["id"])
+            #expect(primaryKeys["stripe_webhook_events"] == ["event_id"])
+        }
+    }
+
+    @Test func creditTransactions_rejectSecondRowWithSameUserAndSeq() async throws {
+        try await PostgresTestServer.withFreshDatabase { database in
+            try await database.client.query(
+                "INSERT INTO credit_transactions (id, user_id, seq, type, amount) VALUES ('a', 'u1', 1, 'PURCHASE', 5)",
+                logger: logger
+            )
+            let error = await #expect(throws: PSQLError.self) {
+                try await database.client.query(
+                    "INSERT INTO credit_transactions (id, user_id, seq, type, amount) VALUES ('b', 'u1', 1, 'AUDIT', 0)",
+                    logger: logger
+                )
+            }
+            #expect(error.flatMap { DatabaseError.sqlState(of: $0) } == "23505")
+        }
+    }
+
+    @Test func assuranceSchema_hasTheWorkerTables() async throws {
+        let expected: [String: [String]] = [
+            "schema_migrations": ["version", "name", "applied_at"],
+            "consumer_offsets": ["group_id", "topic", "partition", "next_offset", "updated_at"],
+            "entity_state": ["key", "kind", "state", "settle_deadline_ms", "stale_at_event_ms", "updated_at"],
+            "issues": [
+                "issue_id", "version", "status", "check_name", "category", "severity", "user_id", "revenue_impacting",
+                "repair_action", "title", "evidence", "event", "explanation", "first_seen_at", "last_seen_at",
+                "resolved_at", "resolution",
+            ],
+            "outbox": ["id", "topic", "key", "payload", "created_at", "sent_at"],
+            "processed_commands": ["command_id", "issue_id", "result", "processed_at"],
+            "alert_state": ["fingerprint", "issue_ids", "severity", "last_alert_at", "window_expires_at", "suppressed"],
+            "alert_group": ["id", "current_fingerprint", "pending_since", "last_alerted_fingerprint"],
+            "watermark": ["id", "event_time_ms"],
+            "stats": ["name", "value"],
+        ]
+        try await PostgresTestServer.withFreshDatabase { database in
+            for (table, columns) in expected {
+                let actual = try await columnsOf(schema: "assurance", table: table, in: database)
+                #expect(actual.map(\.0) == columns, "columns of assurance.\(table)")
+            }
+            let primaryKeys = try await primaryKeyColumns(schema: "assurance", in: database)
+            #expect(primaryKeys["consumer_offsets"] == ["group_id", "topic", "partition"])
+            #expect(primaryKeys["issues"] == ["issue_id"])
+
+            var partialIndexes: [String] = []
+            for try await name in try await database.client.query(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'assurance' AND indexdef LIKE '% WHERE %' ORDER BY indexname",
+                logger: logger
+            ).decode(String.self) {
+                partialIndexes.append(name)
+            }
+            #expect(partialIndexes == ["entity_state_settle_deadline_idx", "entity_state_stale_at_idx", "outbox_unsent_idx"])
+        }
+    }
+
+    @Test func assuranceTables_acceptTheRowsTheWorkerWrites() async throws {
+        try await PostgresTestServer.withFreshDatabase { database in
+            let payload = ByteBuffer(string: "{}")
+            try await database.client.withTransaction(logger: logger) { connection in
+                try await connection.query(
+                    "INSERT INTO assurance.consumer_offsets (group_id, topic, partition, next_offset) VALUES ('g', 't', 0, 10)",
+                    logger: logger
+                )
+                try await connection.query(
+                    "INSERT INTO assurance.outbox (topic, key, payload) VALUES ('t', 'k', \(payload))", logger: logger
+                )
+                try await connection.query(
+                    """
+                    INSERT INTO assurance.issues (issue_id, version, status, event, evidence)
+                    VALUES ('credit-balance:u1', 1, 'open', '{"issueId": "credit-balance:u1"}'::jsonb, '{"balance": 1}'::jsonb)
+                    """,
+                    logger: logger
+                )
+                try await connection.query(
+                    "INSERT INTO assurance.alert_state (fingerprint, issue_ids) VALUES ('f', \(["a", "b"]))",
+                    logger: logger
+                )
+                try await connection.query("INSERT INTO assurance.watermark VALUES (1, 1700000000000)", logger: logger)
+            }
+            let unsent = try await database.client.query(
+                "SELECT id, sent_at IS NULL FROM assurance.outbox", logger: logger
+            ).collect().first?.decode((Int64, Bool).self)
+            #expect(unsent?.0 == 1 && unsent?.1 == true)
+            let suppressed = try await database.client.query(
+                "SELECT suppressed, issue_ids FROM assurance.alert_state WHERE fingerprint = 'f'", logger: logger
+            ).collect().first?.decode((Int64, [String]).self)
+            #expect(suppressed?.0 == 0 && suppressed?.1 == ["a", "b"])
+        }
+    }
+
+    @Test func migrate_failingMigration_appliesNothingOfThatRun() async throws {
+        let broken = Migration(
+            version: 3, name: "broken",
+            statements: ["CREATE TABLE assurance.half_done (id int)", "SELECT no_such_function()"]
+        )
+        try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
+            let error = await #expect(throws: DatabaseError.self) {
+                try await database.migrate(Migrations.all + [broken])
+            }
+            #expect(error?.code == .migrationFailed)
+            #expect(error?.reason.contains("migration 3 (broken)") == true, "\(error?.reason ?? "")")
+            #expect(error?.reason.contains("42883") == true)
+            // The whole run was one transaction: not even migrations 1 and 2 stuck.
+            #expect(try await database.appliedMigrationVersions() == [])
+            let applied = try await database.migrate()
+            #expect(applied.applied.map(\.version) == [1, 2])
+        }
+    }
+
+    @Test func migrate_databaseNewerThanBinary_reportsUnknownVersions() async throws {
+        try await PostgresTestServer.withFreshDatabase { database in
+            try await database.client.query(
+                "INSERT INTO assurance.schema_migrations (version, name) VALUES (99, 'from the future')", logger: logger
+            )
+            let report = try await database.migrate()
+            #expect(report.applied == [])
+            #expect(report.unknownVersions == [99])
+        }
+    }
+
+    @Test func migrations_haveIncreasingUniqueVersions() {
+        let versions = Migrations.all.map(\.version)
+        #expect(versions == Array(1...versions.count))
+        #expect(Migrations.all.allSatisfy { !$0.statements.isEmpty })
+    }
+
+    // MARK: - information_schema helpers
+
+    private func columnsOf(schema: String, table: String, in database: Database) async throws -> [(String, String)] {
+        var columns: [(String, String)] = []
+        for try await (name, type) in try await database.client.query(
+            """
+            SELECT column_name::text, data_type::text FROM information_schema.columns
+            WHERE table_schema = \(schema) AND table_name = \(table) ORDER BY ordinal_position
+            """,
+            logger: logger
+        ).decode((String, String).self) {
+            columns.append((name, type))
+        }
+        return columns
+    }
+
+    private func primaryKeyColumns(schema: String, in database: Database) async throws -> [String: [String]] {
+        var keys: [String: [String]] = [:]
+        for try await (table, column) in try await database.client.query(
+            """
+            SELECT k.table_name::text, k.column_name::text
+            FROM information_schema.table_constraints c
+            JOIN information_schema.key_column_usage k
+              ON k.constraint_name = c.constraint_name AND k.table_schema = c.table_schema
+            WHERE c.constraint_type = 'PRIMARY KEY' AND c.table_schema = \(schema)
+            ORDER BY k.table_name, k.ordinal_position
+            """,
+            logger: logger
+        ).decode((String, String).self) {
+            keys[table, default: []].append(column)
+        }
+        return keys
+    }
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what building and testing assure needs from Debian, and nothing when it is all there.
+#
+# Needed: librdkafka-dev (librdkafka 2.0.x + pkg-config file), kcat (cross-process tests),
+# postgresql (server binaries for the throwaway test servers; also creates the `postgres` user),
+# libpq-dev (pg_config, to find those binaries), pkg-config.
+# Swift itself is not installed here: it is assumed at /opt/swift (or already on PATH).
+set -euo pipefail
+
+packages=(librdkafka-dev kcat postgresql libpq-dev pkg-config)
+
+if [[ -x /opt/swift/usr/bin/swift && ":$PATH:" != *":/opt/swift/usr/bin:"* ]]; then
+    export PATH="/opt/swift/usr/bin:$PATH"
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+    if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$package")
+    fi
+done
+
+if ((${#missing[@]} > 0)); then
+    echo "install.sh: installing ${missing[*]}" >&2
+    sudo=()
+    if [[ $(id -u) -ne 0 ]]; then
+        command -v sudo >/dev/null || { echo "install.sh: not root and no sudo; install ${missing[*]} by hand" >&2; exit 1; }
+        sudo=(sudo)
+    fi
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" apt-get install -y --no-install-recommends "${packages[@]}"
+fi
+
+if ! command -v swift >/dev/null; then
+    echo "install.sh: swift is not on PATH and not at /opt/swift/usr/bin; install Swift 6.x first" >&2
+    exit 1
+fi
+if ! pkg-config --exists rdkafka; then
+    echo "install.sh: pkg-config cannot find rdkafka after installing librdkafka-dev" >&2
+    exit 1
+fi
