@@ -63,9 +63,11 @@ let package = Package(
             name: "WorkerRuntime",
             dependencies: [
                 "Shared", "Consumers", "CheckPipeline", "Persistence", "RepairCommands",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
@@ -90,6 +92,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
             ]
         ),
@@ -97,7 +100,7 @@ let package = Package(
         .target(
             name: "TestSupport",
             dependencies: [
-                "Shared", "Consumers", "Persistence",
+                "Shared", "Consumers", "Persistence", "WorkerRuntime",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -108,6 +111,19 @@ let package = Package(
         ),
         .executableTarget(name: "DecodingBenchmark", dependencies: ["Shared", "Consumers"]),
         .testTarget(name: "PipelineTests", dependencies: ["Shared", "CheckPipeline"]),
+        .testTarget(
+            name: "WorkerTests",
+            dependencies: [
+                "Shared", "Consumers", "CheckPipeline", "Persistence", "RepairCommands", "WorkerRuntime", "AdminAPI",
+                "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .testTarget(
             name: "ConsumerTests",
             dependencies: [

@@ -5,6 +5,13 @@ struct AssureWorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "assure-worker",
         abstract: "Billing & entitlement assurance worker.",
-        subcommands: [MigrateCommand.self, KafkaDevCommand.self]
+        discussion: """
+            Every setting comes from the environment (ASSURE_*); see the README. Start with `demo` to see the \
+            whole system on the embedded default.
+            """,
+        subcommands: [
+            RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
+            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self,
+        ]
     )
 }

@@ -67,18 +67,20 @@ public enum BatchOracle {
             // Arithmetic of consecutive rows.
             for seq in seqs {
                 guard let row = rows[seq], let previous = rows[seq - 1] else { continue }
-                let expectedBalance = previous.balanceAfter &+ row.amount
+                // An AUDIT row records a correction of `users.credits` (a repair's delta), not a ledger movement.
+                let movement = row.type == .audit ? 0 : row.amount
+                let expectedBalance = previous.balanceAfter &+ movement
                 if row.balanceAfter != expectedBalance {
                     issues.append(
                         OpenIssue(
                             issueId: "ledger-arithmetic:\(userId):\(seq)", check: .ledgerArithmeticBreak,
                             userId: userId,
                             title: IssueText.ledgerArithmetic(
-                                seq: seq, previous: previous.balanceAfter, amount: row.amount,
+                                seq: seq, previous: previous.balanceAfter, amount: movement,
                                 balanceAfter: row.balanceAfter),
                             evidence: [
                                 "seq": .int(seq), "previousBalanceAfter": .int(previous.balanceAfter),
-                                "amount": .int(row.amount), "balanceAfter": .int(row.balanceAfter),
+                                "amount": .int(movement), "balanceAfter": .int(row.balanceAfter),
                                 "expectedBalanceAfter": .int(expectedBalance),
                             ], repair: nil))
                 }

@@ -102,9 +102,9 @@ public struct IssuePipeline: Sendable {
         withUser(row.userId, store) { user in
             guard case .accepted(let previous, let next) = user.insert(row, nowMs: nowMs) else { return false }
             accepted = true
-            if let previous, row.balanceAfter != previous &+ row.amount {
+            if let previous, row.balanceAfter != previous &+ row.ledgerMovement {
                 emitArithmetic(
-                    userId: row.userId, seq: row.seq, previous: previous, amount: row.amount,
+                    userId: row.userId, seq: row.seq, previous: previous, amount: row.ledgerMovement,
                     balanceAfter: row.balanceAfter, nowMs: nowMs, out: &out)
             }
             if let next, next.balanceAfter != row.balanceAfter &+ next.amount {

@@ -14,7 +14,7 @@ extension UserState.Fields {
     mutating func insert(_ row: LedgerRow, nowMs: Int64) -> RowInsertion {
         let s = row.seq
         let newRun = SeqRun(
-            lo: s, hi: s, loAmount: row.amount, loBalanceAfter: row.balanceAfter, hiBalanceAfter: row.balanceAfter,
+            lo: s, hi: s, loAmount: row.ledgerMovement, loBalanceAfter: row.balanceAfter, hiBalanceAfter: row.balanceAfter,
             gapBelowSinceMs: nowMs)
         guard let lastRun = runs.last else {
             runs.append(newRun)
@@ -54,7 +54,7 @@ extension UserState.Fields {
             runs[i - 1].hiBalanceAfter = row.balanceAfter
         case (false, true):
             runs[i].lo = s
-            runs[i].loAmount = row.amount
+            runs[i].loAmount = row.ledgerMovement
             runs[i].loBalanceAfter = row.balanceAfter
         case (false, false):
             var run = newRun

@@ -90,6 +90,12 @@ public enum Migrations {
                 partition int NOT NULL,
                 next_offset bigint NOT NULL,
                 updated_at timestamptz DEFAULT now(),
+                -- The newest event time seen on the partition; the cluster's watermark is the maximum.
+                max_event_ms bigint,
+                -- Records that changed state, went to the dead-letter topic, or were skipped (report counts).
+                applied bigint NOT NULL DEFAULT 0,
+                dead_letters bigint NOT NULL DEFAULT 0,
+                skipped bigint NOT NULL DEFAULT 0,
                 PRIMARY KEY (group_id, topic, partition)
             )
             """,
@@ -153,41 +159,17 @@ public enum Migrations {
                 command_id text PRIMARY KEY,
                 issue_id text,
                 result jsonb NOT NULL,
-                processed_at timestamptz DEFAULT now()
+                processed_at timestamptz DEFAULT now(),
+                actor text,
+                reason text
             )
             """,
-            // Alert dedup per issue-set fingerprint.
+            // The alert policy's state (group wait, dedup windows, suppressions): one row, id 1,
+            // locked while a worker evaluates.
             """
-            CREATE TABLE IF NOT EXISTS assurance.alert_state (
-                fingerprint text PRIMARY KEY,
-                issue_ids text[],
-                severity text,
-                last_alert_at timestamptz,
-                window_expires_at timestamptz,
-                suppressed bigint DEFAULT 0
-            )
-            """,
-            // The cluster-wide group-wait state (one row, id 1).
-            """
-            CREATE TABLE IF NOT EXISTS assurance.alert_group (
+            CREATE TABLE IF NOT EXISTS assurance.alert_policy_state (
                 id int PRIMARY KEY,
-                current_fingerprint text,
-                pending_since timestamptz,
-                last_alerted_fingerprint text
-            )
-            """,
-            // The event-time watermark: the newest input timestamp (one row, id 1).
-            """
-            CREATE TABLE IF NOT EXISTS assurance.watermark (
-                id int PRIMARY KEY,
-                event_time_ms bigint NOT NULL
-            )
-            """,
-            // Counters for the report (checked users, ledger rows, webhook events, dead letters, skipped deletes).
-            """
-            CREATE TABLE IF NOT EXISTS assurance.stats (
-                name text PRIMARY KEY,
-                value bigint NOT NULL
+                state jsonb NOT NULL
             )
             """,
         ]

@@ -102,7 +102,10 @@ struct MigrationTests {
     @Test func assuranceSchema_hasTheWorkerTables() async throws {
         let expected: [String: [String]] = [
             "schema_migrations": ["version", "name", "applied_at"],
-            "consumer_offsets": ["group_id", "topic", "partition", "next_offset", "updated_at"],
+            "consumer_offsets": [
+                "group_id", "topic", "partition", "next_offset", "updated_at", "max_event_ms", "applied", "dead_letters",
+                "skipped",
+            ],
             "entity_state": ["key", "kind", "state", "settle_deadline_ms", "stale_at_event_ms", "updated_at"],
             "issues": [
                 "issue_id", "version", "status", "check_name", "category", "severity", "user_id", "revenue_impacting",
@@ -110,11 +113,8 @@ struct MigrationTests {
                 "resolved_at", "resolution",
             ],
             "outbox": ["id", "topic", "key", "payload", "created_at", "sent_at"],
-            "processed_commands": ["command_id", "issue_id", "result", "processed_at"],
-            "alert_state": ["fingerprint", "issue_ids", "severity", "last_alert_at", "window_expires_at", "suppressed"],
-            "alert_group": ["id", "current_fingerprint", "pending_since", "last_alerted_fingerprint"],
-            "watermark": ["id", "event_time_ms"],
-            "stats": ["name", "value"],
+            "processed_commands": ["command_id", "issue_id", "result", "processed_at", "actor", "reason"],
+            "alert_policy_state": ["id", "state"],
         ]
         try await PostgresTestServer.withFreshDatabase { database in
             for (table, columns) in expected {
@@ -155,19 +155,17 @@ struct MigrationTests {
                     logger: logger
                 )
                 try await connection.query(
-                    "INSERT INTO assurance.alert_state (fingerprint, issue_ids) VALUES ('f', \(["a", "b"]))",
-                    logger: logger
+                    "INSERT INTO assurance.alert_policy_state (id, state) VALUES (1, '{}'::jsonb)", logger: logger
                 )
-                try await connection.query("INSERT INTO assurance.watermark VALUES (1, 1700000000000)", logger: logger)
             }
             let unsent = try await database.client.query(
                 "SELECT id, sent_at IS NULL FROM assurance.outbox", logger: logger
             ).collect().first?.decode((Int64, Bool).self)
             #expect(unsent?.0 == 1 && unsent?.1 == true)
-            let suppressed = try await database.client.query(
-                "SELECT suppressed, issue_ids FROM assurance.alert_state WHERE fingerprint = 'f'", logger: logger
-            ).collect().first?.decode((Int64, [String]).self)
-            #expect(suppressed?.0 == 0 && suppressed?.1 == ["a", "b"])
+            let counters = try await database.client.query(
+                "SELECT applied, dead_letters, skipped FROM assurance.consumer_offsets WHERE group_id = 'g'", logger: logger
+            ).collect().first?.decode((Int64, Int64, Int64).self)
+            #expect(counters?.0 == 0 && counters?.1 == 0 && counters?.2 == 0)
         }
     }
 

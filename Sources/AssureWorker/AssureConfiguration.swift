@@ -1,0 +1,88 @@
+import Consumers
+import Foundation
+import Shared
+import WorkerRuntime
+
+/// Every setting of the contract's "Running a worker" table, read from the environment (and nowhere else).
+struct AssureConfiguration: Sendable {
+    var kafkaBrokers: String
+    var databaseURL: String
+    var httpPort: Int
+    var adminTokensPath: String?
+    /// Raw librdkafka properties from `ASSURE_RDKAFKA_<NAME>`.
+    var rdkafkaProperties: [String: String]
+    /// `ASSURE_BAD_RECORD_POLICY`: `dead-letter` (default) or `fail`.
+    var deadLetterPolicy: DeadLetterPolicy
+    var worker: WorkerSettings
+
+    /// The Kafka clients' settings: brokers, the group id, and every `ASSURE_RDKAFKA_*` property.
+    var kafkaConfiguration: KafkaConfiguration {
+        KafkaConfiguration(
+            bootstrapServers: kafkaBrokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
+            groupID: worker.groupId, properties: rdkafkaProperties)
+    }
+
+    static func parsePolicy(_ raw: String) throws -> DeadLetterPolicy {
+        guard let policy = DeadLetterPolicy(rawValue: raw) else {
+            throw Invalid(description: "ASSURE_BAD_RECORD_POLICY=\(raw) is neither dead-letter nor fail")
+        }
+        return policy
+    }
+
+    /// A setting that could not be used; the process exits non-zero with this one-line reason.
+    struct Invalid: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) throws
+        -> AssureConfiguration
+    {
+        func integer(_ name: String, default value: Int64, range: ClosedRange<Int64>) throws -> Int64 {
+            guard let raw = env[name], !raw.isEmpty else { return value }
+            guard let parsed = Int64(raw.trimmingCharacters(in: .whitespaces)), range.contains(parsed) else {
+                throw Invalid(description: "\(name)=\(raw) is not a whole number in \(range.lowerBound)...\(range.upperBound)")
+            }
+            return parsed
+        }
+        let prefix = env["ASSURE_TOPIC_PREFIX"] ?? "billing."
+        var checks = CheckSettings(
+            settleMs: try integer("ASSURE_SETTLE_MS", default: 30_000, range: 0...86_400_000),
+            periodDays: try integer("ASSURE_PERIOD_DAYS", default: 45, range: 1...365),
+            largeMovement: try integer("ASSURE_LARGE_MOVEMENT", default: 100_000, range: 1...Int64.max))
+        if let path = env["ASSURE_PLAN_POLICY"], !path.isEmpty {
+            checks.planPolicy = try loadPlanPolicy(path: path)
+        }
+        let worker = WorkerSettings(
+            groupId: env["ASSURE_GROUP_ID"].flatMap { $0.isEmpty ? nil : $0 } ?? "assure-workers",
+            topics: Topics(prefix: prefix),
+            checks: checks,
+            alertDedupSeconds: try integer("ASSURE_ALERT_DEDUP_S", default: 3600, range: 1...31_536_000),
+            alertGroupWaitMs: try integer("ASSURE_ALERT_GROUP_WAIT_MS", default: 5000, range: 0...3_600_000),
+            commandTTLSeconds: try integer("ASSURE_COMMAND_TTL_S", default: 900, range: 1...31_536_000),
+            commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
+        let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
+        let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter
+        return AssureConfiguration(
+            kafkaBrokers: env["ASSURE_KAFKA_BROKERS"].flatMap { $0.isEmpty ? nil : $0 } ?? "localhost:9092",
+            databaseURL: env["ASSURE_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "postgres://postgres@localhost:5432/postgres",
+            httpPort: Int(try integer("ASSURE_HTTP_PORT", default: 8080, range: 0...65_535)),
+            adminTokensPath: env["ASSURE_ADMIN_TOKENS"].flatMap { $0.isEmpty ? nil : $0 },
+            rdkafkaProperties: rdkafka,
+            deadLetterPolicy: policy,
+            worker: worker)
+    }
+
+    static func loadPlanPolicy(path: String) throws -> PlanPolicy {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw Invalid(description: "ASSURE_PLAN_POLICY=\(path): file not found or unreadable")
+        }
+        do {
+            return try JSONDecoder().decode(PlanPolicy.self, from: data)
+        } catch {
+            throw Invalid(
+                description:
+                    "ASSURE_PLAN_POLICY=\(path): expected {\"features\": {\"<feature>\": \"free|premium|team\"}}")
+        }
+    }
+}

@@ -1,0 +1,59 @@
+import AdminAPI
+import ArgumentParser
+import Consumers
+import Foundation
+import Logging
+import Metrics
+import Persistence
+import Prometheus
+import ServiceLifecycle
+import Shared
+import TestSupport
+import WorkerRuntime
+
+/// `assure-worker demo`: the whole system on the embedded default, end to end.
+struct DemoCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demo",
+        abstract: "Run the embedded demo: mock Kafka, a throwaway PostgreSQL, two workers, traffic with faults, repairs.",
+        discussion: """
+            Starts librdkafka's mock cluster and a throwaway PostgreSQL, runs two workers in one group, publishes a \
+            realistic stream with injected faults of every kind, prints the report, repairs one issue of every \
+            repairable kind through the admin API, prints the report again and audits the streaming state against \
+            the batch oracle. Everything is cleaned up on exit and on Ctrl-C.
+
+            Examples:
+              assure-worker demo
+              assure-worker demo --users 200 --events-per-user 20
+            """)
+
+    @Option(help: "Users in the generated stream.")
+    var users = 1000
+
+    @Option(help: "Ledger rows per user (plus their webhook records and account snapshots).")
+    var eventsPerUser = 50
+
+    @Option(help: "Seed of the generated stream.")
+    var seed: UInt64 = 42
+
+    @Option(help: "Settle time of cross-topic checks in the demo, in milliseconds.")
+    var settleMs: Int64 = 2000
+
+    @Flag(help: "Print the reports as JSON as well.")
+    var json = false
+
+    func run() async throws {
+        var logger = WorkerLogging.makeLogger("assure.demo")
+        if ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"] == nil { logger.logLevel = .warning }
+        let registry = PrometheusCollectorRegistry()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        let environment = try await DemoEnvironment.start(logger: logger)
+        do {
+            try await DemoRun(options: self, environment: environment, registry: registry, logger: logger).run()
+            await environment.stop()
+        } catch {
+            await environment.stop()
+            throw error
+        }
+    }
+}

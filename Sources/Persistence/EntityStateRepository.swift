@@ -1,0 +1,114 @@
+import Logging
+import NIOCore
+import PostgresNIO
+import Shared
+
+/// The check pipeline's keyed state (users and cross-user facts), shared by every worker.
+///
+/// - Important: Callers lock before they read: `lockAndLoad` first creates missing rows (so two
+///   workers creating the same key serialize on it instead of both starting from nothing), then takes
+///   row locks in key order (so concurrent batches cannot deadlock), all inside the caller's transaction.
+public enum EntityStateRepository {
+    /// One stored entity state.
+    public struct Row: Sendable, Hashable {
+        public var key: String
+        public var kind: String
+        /// The pipeline's encoding of the state; empty for a key that has no state yet.
+        public var state: [UInt8]
+        public var settleDeadlineMs: Int64?
+        public var staleAtEventMs: Int64?
+
+        public init(key: String, kind: String, state: [UInt8], settleDeadlineMs: Int64?, staleAtEventMs: Int64?) {
+            self.key = key
+            self.kind = kind
+            self.state = state
+            self.settleDeadlineMs = settleDeadlineMs
+            self.staleAtEventMs = staleAtEventMs
+        }
+    }
+
+    /// Creates missing rows, locks all rows of `keys` and returns their states (empty state for new keys).
+    public static func lockAndLoad(
+        keys: [(key: String, kind: String)], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String: Row] {
+        guard !keys.isEmpty else { return [:] }
+        var unique: [String: String] = [:]
+        for entry in keys { unique[entry.key] = entry.kind }
+        let sortedKeys = unique.keys.sorted()
+        let kinds = sortedKeys.map { unique[$0]! }
+        try await connection.query(
+            """
+            INSERT INTO assurance.entity_state (key, kind, state, updated_at)
+            SELECT k, c, ''::bytea, now() FROM unnest(\(sortedKeys)::text[], \(kinds)::text[]) WITH ORDINALITY AS u(k, c, n)
+            ORDER BY n
+            ON CONFLICT (key) DO NOTHING
+            """, logger: logger)
+        let rows = try await connection.query(
+            """
+            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
+            WHERE key = ANY(\(sortedKeys)::text[]) ORDER BY key FOR UPDATE
+            """, logger: logger)
+        var result: [String: Row] = [:]
+        result.reserveCapacity(sortedKeys.count)
+        for try await (key, kind, state, settle, stale) in rows.decode(
+            (String, String, ByteBuffer, Int64?, Int64?).self)
+        {
+            result[key] = Row(
+                key: key, kind: kind, state: Array(buffer: state), settleDeadlineMs: settle, staleAtEventMs: stale)
+        }
+        return result
+    }
+
+    /// Writes changed states in one statement.
+    public static func save(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !rows.isEmpty else { return }
+        let keys = rows.map(\.key)
+        let kinds = rows.map(\.kind)
+        let states = rows.map { ByteBuffer(bytes: $0.state) }
+        let settle = rows.map { $0.settleDeadlineMs ?? -1 }
+        let stale = rows.map { $0.staleAtEventMs ?? Int64.min }
+        try await connection.query(
+            """
+            INSERT INTO assurance.entity_state (key, kind, state, settle_deadline_ms, stale_at_event_ms, updated_at)
+            SELECT k, c, s, NULLIF(d, -1), NULLIF(e, -9223372036854775808), now()
+            FROM unnest(\(keys)::text[], \(kinds)::text[], \(states)::bytea[], \(settle)::bigint[], \(stale)::bigint[])
+              AS u(k, c, s, d, e)
+            ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, kind = EXCLUDED.kind,
+              settle_deadline_ms = EXCLUDED.settle_deadline_ms, stale_at_event_ms = EXCLUDED.stale_at_event_ms,
+              updated_at = now()
+            """, logger: logger)
+    }
+
+    /// Keys whose settle deadline (processing time) or stale point (event time) has passed, oldest first.
+    public static func dueKeys(
+        nowMs: Int64, watermarkMs: Int64?, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(key: String, kind: String)] {
+        let watermark = watermarkMs ?? Int64.min
+        let rows = try await connection.query(
+            """
+            (SELECT key, kind FROM assurance.entity_state WHERE settle_deadline_ms <= \(nowMs) LIMIT \(limit))
+            UNION
+            (SELECT key, kind FROM assurance.entity_state WHERE stale_at_event_ms <= \(watermark) LIMIT \(limit))
+            """, logger: logger)
+        var result: [(key: String, kind: String)] = []
+        for try await (key, kind) in rows.decode((String, String).self) { result.append((key, kind)) }
+        return result
+    }
+
+    /// All states of one kind, for the audit and the report (cold path).
+    public static func all(kind: String, on connection: PostgresConnection, logger: Logger) async throws -> [Row] {
+        let rows = try await connection.query(
+            """
+            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
+            WHERE kind = \(kind) AND length(state) > 0 ORDER BY key
+            """, logger: logger)
+        var result: [Row] = []
+        for try await (key, kind, state, settle, stale) in rows.decode(
+            (String, String, ByteBuffer, Int64?, Int64?).self)
+        {
+            result.append(
+                Row(key: key, kind: kind, state: Array(buffer: state), settleDeadlineMs: settle, staleAtEventMs: stale))
+        }
+        return result
+    }
+}

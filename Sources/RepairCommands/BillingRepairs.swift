@@ -1,0 +1,199 @@
+import Logging
+import PostgresNIO
+import Shared
+
+/// The four narrow repairs: each re-reads and locks the billing rows it changes, rejects as `stale`
+/// when they no longer show what the issue saw, and otherwise changes them with its audit row.
+enum BillingRepairs {
+    struct Context: Sendable {
+        var command: RepairCommand
+        var issue: IssueEvent
+        var nowMs: Int64
+        var logger: Logger
+
+        var auditId: String { "ctx_audit_" + command.commandId }
+        var userId: String { issue.userId ?? String(issue.issueId.split(separator: ":", maxSplits: 1).last ?? "") }
+    }
+
+    typealias Outcome = Result<RepairPlan, CommandVerifier.Rejection>
+
+    static func run(_ action: RepairAction, context: Context, apply: Bool, on connection: PostgresConnection)
+        async throws -> Outcome
+    {
+        switch action {
+        case .syncBalance: try await syncBalance(context, apply: apply, on: connection)
+        case .downgradeToFree: try await downgradeToFree(context, apply: apply, on: connection)
+        case .disableUnlimitedCredits: try await disableUnlimitedCredits(context, apply: apply, on: connection)
+        case .backfillWebhookRecord: try await backfillWebhookRecord(context, apply: apply, on: connection)
+        }
+    }
+
+    static func stale(_ detail: String) -> Outcome { .failure(.init(.stale, detail)) }
+
+    // MARK: sync_balance
+
+    static func syncBalance(_ c: Context, apply: Bool, on connection: PostgresConnection) async throws -> Outcome {
+        guard var user = try await UserRow.lock(id: c.userId, on: connection, logger: c.logger) else {
+            return stale("user \(c.userId) is not in the users table")
+        }
+        guard let latest = try await LatestLedgerRow.lock(userId: c.userId, on: connection, logger: c.logger) else {
+            return stale("user \(c.userId) has no ledger rows")
+        }
+        let seenBalance = c.issue.evidence["balance"]?.intValue
+        let seenLedger = c.issue.evidence["ledgerBalanceAfter"]?.intValue
+        let seenSeq = c.issue.evidence["ledgerSeq"]?.intValue
+        guard seenBalance == user.credits, seenLedger == latest.balanceAfter, seenSeq == nil || seenSeq == latest.seq
+        else {
+            return stale(
+                "database shows balance \(user.credits) and ledger balance \(latest.balanceAfter) at seq \(latest.seq); "
+                    + "the issue saw \(seenBalance.map(String.init) ?? "?") and \(seenLedger.map(String.init) ?? "?"): "
+                    + "wait for the issue to update, then retry")
+        }
+        let delta = latest.balanceAfter - user.credits
+        let plan: JSONValue = [
+            "table": "users", "userId": .string(c.userId), "credits": ["from": .int(user.credits), "to": .int(latest.balanceAfter)],
+            "audit": ["table": "credit_transactions", "type": "AUDIT", "amount": .int(delta), "balanceAfter": .int(latest.balanceAfter), "seq": .int(latest.seq + 1)],
+        ]
+        let audit = LedgerRow(
+            id: c.auditId, userId: c.userId, seq: latest.seq + 1, type: .audit, amount: delta,
+            balanceAfter: latest.balanceAfter, reason: c.command.reason, createdAtMs: c.nowMs)
+        user.credits = latest.balanceAfter
+        guard apply else { return .success(RepairPlan(action: .syncBalance, plan: plan, audit: [], records: [])) }
+        try await insertAudit(audit, context: c, on: connection)
+        let snapshot = try await user.save(nowMs: c.nowMs, on: connection, logger: c.logger)
+        return .success(
+            RepairPlan(
+                action: .syncBalance, plan: plan, audit: [AuditReference(table: "credit_transactions", id: audit.id)],
+                records: [.ledger(audit), .account(snapshot)]))
+    }
+
+    // MARK: downgrade_to_free
+
+    static func downgradeToFree(_ c: Context, apply: Bool, on connection: PostgresConnection) async throws -> Outcome {
+        guard var user = try await UserRow.lock(id: c.userId, on: connection, logger: c.logger) else {
+            return stale("user \(c.userId) is not in the users table")
+        }
+        guard user.tier.isPaid, user.stripeCustomerId == nil else {
+            return stale("user \(c.userId) is now \(user.tier.rawValue) with customer \(user.stripeCustomerId ?? "none")")
+        }
+        let from = user.tier
+        let plan: JSONValue = [
+            "table": "users", "userId": .string(c.userId), "tier": ["from": .string(from.rawValue), "to": "FREE"],
+            "audit": ["table": "subscription_audit", "fromTier": .string(from.rawValue), "toTier": "FREE"],
+        ]
+        guard apply else { return .success(RepairPlan(action: .downgradeToFree, plan: plan, audit: [], records: [])) }
+        user.tier = .free
+        let auditId = "sa_" + c.command.commandId
+        try await connection.query(
+            """
+            INSERT INTO subscription_audit (id, user_id, from_tier, to_tier, reason, actor, command_id, created_at)
+            VALUES (\(auditId), \(c.userId), \(from.rawValue), 'FREE', \(c.command.reason), \(c.command.actor.id),
+                    \(c.command.commandId), to_timestamp(\(Double(c.nowMs) / 1000)))
+            """, logger: c.logger)
+        let snapshot = try await user.save(nowMs: c.nowMs, on: connection, logger: c.logger)
+        return .success(
+            RepairPlan(
+                action: .downgradeToFree, plan: plan, audit: [AuditReference(table: "subscription_audit", id: auditId)],
+                records: [.account(snapshot)]))
+    }
+
+    // MARK: disable_unlimited_credits
+
+    static func disableUnlimitedCredits(_ c: Context, apply: Bool, on connection: PostgresConnection) async throws
+        -> Outcome
+    {
+        guard var user = try await UserRow.lock(id: c.userId, on: connection, logger: c.logger) else {
+            return stale("user \(c.userId) is not in the users table")
+        }
+        guard user.unlimitedCredits, user.role == .user else {
+            return stale("user \(c.userId) now has unlimitedCredits=\(user.unlimitedCredits), role \(user.role.rawValue)")
+        }
+        let latest = try await LatestLedgerRow.lock(userId: c.userId, on: connection, logger: c.logger)
+        let seq = (latest?.seq ?? 0) + 1
+        let balance = latest?.balanceAfter ?? user.credits
+        let plan: JSONValue = [
+            "table": "users", "userId": .string(c.userId), "unlimitedCredits": ["from": true, "to": false],
+            "audit": ["table": "credit_transactions", "type": "AUDIT", "amount": 0, "balanceAfter": .int(balance), "seq": .int(seq)],
+        ]
+        guard apply else {
+            return .success(RepairPlan(action: .disableUnlimitedCredits, plan: plan, audit: [], records: []))
+        }
+        let audit = LedgerRow(
+            id: c.auditId, userId: c.userId, seq: seq, type: .audit, amount: 0, balanceAfter: balance,
+            reason: c.command.reason, createdAtMs: c.nowMs)
+        try await insertAudit(audit, context: c, on: connection)
+        user.unlimitedCredits = false
+        let snapshot = try await user.save(nowMs: c.nowMs, on: connection, logger: c.logger)
+        return .success(
+            RepairPlan(
+                action: .disableUnlimitedCredits, plan: plan,
+                audit: [AuditReference(table: "credit_transactions", id: audit.id)],
+                records: [.ledger(audit), .account(snapshot)]))
+    }
+
+    // MARK: backfill_webhook_record
+
+    // The inserted row is its own audit row (`source` = `backfill`); the contract's table has no
+    // command, actor or reason columns, so those live in `assurance.processed_commands` beside the result.
+
+    static func backfillWebhookRecord(_ c: Context, apply: Bool, on connection: PostgresConnection) async throws
+        -> Outcome
+    {
+        let eventId = String(c.issue.issueId.split(separator: ":", maxSplits: 1).last ?? "")
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtextextended(\("webhook:" + eventId), 0))", logger: c.logger)
+        let existing = try await connection.query(
+            "SELECT 1 FROM stripe_webhook_events WHERE event_id = \(eventId)", logger: c.logger)
+        for try await _ in existing.decode(Int32.self) {
+            return stale("stripe_webhook_events already has \(eventId)")
+        }
+        let carriers = try await connection.query(
+            """
+            SELECT type, stripe_payment_intent_id, stripe_invoice_id FROM credit_transactions
+            WHERE stripe_event_id = \(eventId) ORDER BY created_at, id LIMIT 1
+            """, logger: c.logger)
+        var carrier: (type: String, paymentIntent: String?, invoice: String?)?
+        for try await (type, paymentIntent, invoice) in carriers.decode((String, String?, String?).self) {
+            carrier = (type, paymentIntent, invoice)
+        }
+        guard let carrier else { return stale("no credit_transactions row carries stripe_event_id \(eventId)") }
+        let type: String? =
+            switch carrier.type {
+            case LedgerType.purchase.rawValue: "payment_intent.succeeded"
+            case LedgerType.subscriptionGrant.rawValue: "invoice.paid"
+            default: nil
+            }
+        let plan: JSONValue = [
+            "table": "stripe_webhook_events", "eventId": .string(eventId), "type": .optional(type),
+            "stripePaymentIntentId": .optional(carrier.paymentIntent), "stripeInvoiceId": .optional(carrier.invoice),
+            "source": "backfill",
+        ]
+        guard apply else {
+            return .success(RepairPlan(action: .backfillWebhookRecord, plan: plan, audit: [], records: []))
+        }
+        try await connection.query(
+            """
+            INSERT INTO stripe_webhook_events (event_id, type, stripe_payment_intent_id, stripe_invoice_id, processed_at,
+              source)
+            VALUES (\(eventId), \(type), \(carrier.paymentIntent), \(carrier.invoice), to_timestamp(\(Double(c.nowMs) / 1000)),
+              'backfill')
+            """, logger: c.logger)
+        let record = WebhookRecord(
+            eventId: eventId, type: type, stripePaymentIntentId: carrier.paymentIntent,
+            stripeInvoiceId: carrier.invoice, processedAtMs: c.nowMs, source: "backfill")
+        return .success(
+            RepairPlan(
+                action: .backfillWebhookRecord, plan: plan,
+                audit: [AuditReference(table: "stripe_webhook_events", id: eventId)], records: [.webhook(record)]))
+    }
+
+    static func insertAudit(_ row: LedgerRow, context c: Context, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            INSERT INTO credit_transactions (id, user_id, seq, type, amount, balance_after, reason, actor, command_id,
+              created_at)
+            VALUES (\(row.id), \(row.userId), \(row.seq), 'AUDIT', \(row.amount), \(row.balanceAfter), \(c.command.reason),
+              \(c.command.actor.id), \(c.command.commandId), to_timestamp(\(Double(row.createdAtMs) / 1000)))
+            """, logger: c.logger)
+    }
+}

@@ -1,1 +1,0 @@
-// Placeholder until the RepairCommands target lands.

@@ -1,0 +1,104 @@
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// Evaluates the cluster's alert-worthy issue set after batches and on a timer, and writes alerts to the outbox.
+///
+/// The policy state lives in one PostgreSQL row, locked for the evaluation (`SKIP LOCKED`: while
+/// another worker evaluates, this one skips its turn), and the alert goes into the outbox in the same
+/// transaction, so it is neither lost nor doubled when a worker dies between deciding and publishing.
+public struct AlertEvaluator: Service {
+    let client: PostgresClient
+    let policy: AlertPolicy
+    let topics: Topics
+    let wakeup: WakeupSignal
+    let relayWakeup: WakeupSignal
+    let intervalMs: Int64
+    let logger: Logger
+    let clock: @Sendable () -> Int64
+
+    public init(
+        client: PostgresClient, settings: WorkerSettings, wakeup: WakeupSignal, relayWakeup: WakeupSignal,
+        intervalMs: Int64 = 1000, logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+    ) {
+        self.client = client
+        self.policy = AlertPolicy(dedupWindowSeconds: settings.alertDedupSeconds, groupWaitMs: settings.alertGroupWaitMs)
+        self.topics = settings.topics
+        self.wakeup = wakeup
+        self.relayWakeup = relayWakeup
+        self.intervalMs = intervalMs
+        self.logger = logger
+        self.clock = clock
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await evaluateOnce()
+            } catch {
+                logger.warning("Alert evaluation failed", metadata: ["assure.error": "\(String(reflecting: error))"])
+            }
+            await wakeup.wait(timeoutMs: intervalMs)
+        }
+    }
+
+    /// One evaluation; returns the decision (`.none` when another worker was evaluating).
+    @discardableResult
+    public func evaluateOnce() async throws -> AlertPolicy.Decision {
+        let decision = try await client.withTransaction(logger: logger) { connection -> AlertPolicy.Decision in
+            guard var state = try await Self.lockState(on: connection, logger: logger) else { return .none }
+            let open = try await IssueRepository.open(on: connection, logger: logger)
+            let decision = policy.evaluate(
+                AlertPolicy.alertWorthy(open), nowMs: clock(), state: &state,
+                alertId: { "alrt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") })
+            if case .alert(let alert) = decision {
+                let payload = try IssueEventCoding.encoder.encode(alert)
+                try await OutboxRepository.append(
+                    [OutboundMessage(topic: topics.alerts, key: Array(alert.fingerprint.utf8), value: Array(payload))],
+                    on: connection, logger: logger)
+                logger.notice(
+                    "Alert emitted",
+                    metadata: ["assure.alert.fingerprint": "\(alert.fingerprint)", "assure.alert.issues": "\(alert.issueCount)"])
+            }
+            try await Self.saveState(state, on: connection, logger: logger)
+            return decision
+        }
+        switch decision {
+        case .alert:
+            WorkerMetrics().alert(emitted: true)
+            relayWakeup.signal()
+        case .suppressed: WorkerMetrics().alert(emitted: false)
+        case .none, .waiting: break
+        }
+        return decision
+    }
+
+    static func lockState(on connection: PostgresConnection, logger: Logger) async throws -> AlertPolicy.State? {
+        try await connection.query(
+            "INSERT INTO assurance.alert_policy_state (id, state) VALUES (1, '{}'::jsonb) ON CONFLICT (id) DO NOTHING",
+            logger: logger)
+        let rows = try await connection.query(
+            "SELECT state::text FROM assurance.alert_policy_state WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: logger)
+        for try await text in rows.decode(String.self) {
+            if text == "{}" { return AlertPolicy.State() }
+            return try JSONDecoder().decode(AlertPolicy.State.self, from: Data(text.utf8))
+        }
+        return nil
+    }
+
+    static func saveState(_ state: AlertPolicy.State, on connection: PostgresConnection, logger: Logger) async throws {
+        let text = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
+        try await connection.query(
+            "UPDATE assurance.alert_policy_state SET state = \(text)::jsonb WHERE id = 1", logger: logger)
+    }
+}
+
+/// Wall-clock milliseconds since the epoch.
+public enum WallClock {
+    @Sendable public static func nowMs() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}

@@ -1,0 +1,171 @@
+import CheckPipeline
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// `assure-worker audit`: the batch oracle over the billing tables, compared with the streaming state.
+///
+/// The billing tables hold only each user's current account row; earlier tiers are rebuilt from
+/// `subscription_audit` (the tier before each repair downgrade). Plan gates are not a table: the
+/// oracle sees the gates the stream delivered. Run it once the stream is consumed and the settle
+/// time has passed, or in-flight records show up as differences.
+public struct AuditRunner: Sendable {
+    /// One disagreement between the oracle and the streaming state.
+    public struct Difference: Sendable, Hashable, CustomStringConvertible {
+        public enum Kind: String, Sendable, Hashable {
+            case onlyInOracle = "missing from streaming state"
+            case onlyInStream = "not expected by the oracle"
+            case evidence = "evidence differs"
+        }
+
+        public var kind: Kind
+        public var issueId: String
+        public var detail: String
+
+        public var description: String { "\(issueId): \(kind.rawValue)\(detail.isEmpty ? "" : " — \(detail)")" }
+    }
+
+    /// The audit's outcome.
+    public struct Report: Sendable {
+        public var oracleIssues: Int
+        public var streamingIssues: Int
+        public var ledgerRows: Int
+        public var users: Int
+        public var differences: [Difference]
+        public var isClean: Bool { differences.isEmpty }
+    }
+
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let codec: EntityStateCodec
+    let logger: Logger
+
+    public init(client: PostgresClient, settings: WorkerSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.codec = EntityStateCodec(settings: settings.checks)
+        self.logger = logger
+    }
+
+    public func run() async throws -> Report {
+        try await client.withConnection { connection in
+            let tables = try await BillingTableSnapshot.load(on: connection, logger: logger)
+            var gates: [PlanGate] = []
+            for row in try await EntityStateRepository.all(
+                kind: StateKey.Kind.planGate.rawValue, on: connection, logger: logger)
+            {
+                guard let key = StateKey(stringValue: row.key), let gate = try codec.state(from: row)?.planGateState
+                else { continue }
+                gates.append(PlanGate(feature: key.id, allowedTiers: Set(gate.allowedTiers), updatedAtMs: gate.updatedAtMs))
+            }
+            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            let expected = BatchOracle.evaluate(
+                ledger: tables.ledger, accounts: tables.accounts, webhooks: tables.webhooks, gates: gates,
+                watermarkMs: watermark, settings: settings.checks)
+            let streaming = try await IssueRepository.open(on: connection, logger: logger)
+            return Report(
+                oracleIssues: expected.count, streamingIssues: streaming.count, ledgerRows: tables.ledger.count,
+                users: tables.userCount, differences: Self.compare(expected: expected, streaming: streaming))
+        }
+    }
+
+    static func compare(expected: [OpenIssue], streaming: [IssueEvent]) -> [Difference] {
+        let oracle = Dictionary(expected.map { ($0.issueId, $0) }, uniquingKeysWith: { first, _ in first })
+        let stream = Dictionary(streaming.map { ($0.issueId, $0) }, uniquingKeysWith: { first, _ in first })
+        var differences: [Difference] = []
+        for id in Set(oracle.keys).union(stream.keys).sorted() {
+            switch (oracle[id], stream[id]) {
+            case (let expected?, nil):
+                differences.append(.init(kind: .onlyInOracle, issueId: id, detail: expected.title))
+            case (nil, let open?):
+                differences.append(.init(kind: .onlyInStream, issueId: id, detail: open.title))
+            case (let expected?, let open?) where expected.evidence != open.evidence:
+                differences.append(
+                    .init(kind: .evidence, issueId: id, detail: "oracle \(expected.evidence), stream \(open.evidence)"))
+            default:
+                break
+            }
+        }
+        return differences
+    }
+}
+
+/// The billing tables as the oracle takes them.
+struct BillingTableSnapshot {
+    var ledger: [LedgerRow] = []
+    var accounts: [AccountSnapshot] = []
+    var webhooks: [WebhookRecord] = []
+    var userCount = 0
+
+    static func load(on connection: PostgresConnection, logger: Logger) async throws -> BillingTableSnapshot {
+        var snapshot = BillingTableSnapshot()
+        let ledger = try await connection.query(
+            """
+            SELECT id, user_id, seq, type, amount, balance_after, stripe_event_id, stripe_payment_intent_id,
+              stripe_invoice_id, reason, (extract(epoch from created_at) * 1000)::bigint
+            FROM credit_transactions ORDER BY user_id, seq
+            """, logger: logger)
+        for try await (id, user, seq, type, amount, balance, event, intent, invoice, reason, created) in ledger.decode(
+            (String, String, Int64, String, Int64, Int64, String?, String?, String?, String?, Int64).self)
+        {
+            guard let type = LedgerType(rawValue: type) else { continue }
+            snapshot.ledger.append(
+                LedgerRow(
+                    id: id, userId: user, seq: seq, type: type, amount: amount, balanceAfter: balance,
+                    stripeEventId: event, stripePaymentIntentId: intent, stripeInvoiceId: invoice, reason: reason,
+                    createdAtMs: created))
+        }
+        // Tiers before each repair downgrade, dated at the epoch so the current row takes over from then.
+        let audits = try await connection.query(
+            """
+            SELECT user_id, from_tier, (extract(epoch from created_at) * 1000)::bigint FROM subscription_audit
+            ORDER BY created_at
+            """, logger: logger)
+        var downgrades: [String: [(tier: String, atMs: Int64)]] = [:]
+        for try await (user, tier, at) in audits.decode((String, String?, Int64).self) {
+            downgrades[user, default: []].append((tier ?? "FREE", at))
+        }
+        let users = try await connection.query(
+            """
+            SELECT id, role, tier, coalesce(credits, 0), coalesce(unlimited_credits, false), stripe_customer_id,
+              stripe_subscription_id, subscription_status, (extract(epoch from updated_at) * 1000)::bigint, version
+            FROM users ORDER BY id
+            """, logger: logger)
+        for try await (id, role, tier, credits, unlimited, customer, subscription, status, updated, version) in users
+            .decode((String, String?, String?, Int64, Bool, String?, String?, String?, Int64?, Int64?).self)
+        {
+            snapshot.userCount += 1
+            let current = AccountSnapshot(
+                userId: id, role: Role(rawValue: role ?? "USER") ?? .user, tier: Tier(rawValue: tier ?? "FREE") ?? .free,
+                credits: credits, unlimitedCredits: unlimited, stripeCustomerId: customer,
+                stripeSubscriptionId: subscription, subscriptionStatus: status, updatedAtMs: updated ?? 0,
+                version: version)
+            var previousAt = Int64.min / 2
+            for downgrade in downgrades[id] ?? [] {
+                var before = current
+                before.tier = Tier(rawValue: downgrade.tier) ?? .free
+                before.updatedAtMs = previousAt
+                before.version = nil
+                snapshot.accounts.append(before)
+                previousAt = downgrade.atMs
+            }
+            snapshot.accounts.append(current)
+        }
+        let webhooks = try await connection.query(
+            """
+            SELECT event_id, type, stripe_payment_intent_id, stripe_invoice_id,
+              (extract(epoch from processed_at) * 1000)::bigint, coalesce(source, 'stripe')
+            FROM stripe_webhook_events ORDER BY event_id
+            """, logger: logger)
+        for try await (id, type, intent, invoice, processed, source) in webhooks.decode(
+            (String, String?, String?, String?, Int64?, String).self)
+        {
+            snapshot.webhooks.append(
+                WebhookRecord(
+                    eventId: id, type: type, stripePaymentIntentId: intent, stripeInvoiceId: invoice,
+                    processedAtMs: processed, source: source))
+        }
+        return snapshot
+    }
+}

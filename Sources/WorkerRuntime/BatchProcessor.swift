@@ -1,0 +1,184 @@
+import CheckPipeline
+import Consumers
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// Processes one batch of input records with exactly-once effects in PostgreSQL.
+///
+/// One transaction per batch: it locks the batch's offset rows (dropping records an earlier owner of
+/// the partition already processed), locks and loads the entity states the records touch, runs the
+/// check pipeline, and writes the changed states, the issue rows and their events (outbox), dead
+/// letters (outbox) and the new offsets. A crash before commit leaves nothing; a redelivery after
+/// commit is dropped by the offset fence.
+public struct BatchProcessor: Sendable {
+    /// Counts of one processed batch, for logs, metrics and tests.
+    public struct Summary: Sendable, Hashable {
+        public var records = 0
+        public var applied = 0
+        public var ignored = 0
+        public var deadLetters = 0
+        public var skipped = 0
+        public var fenced = 0
+        public var issueEvents = 0
+        public var commands = 0
+    }
+
+    /// An input message the bad-record policy says must stop the worker.
+    public struct UnusableRecord: Error, CustomStringConvertible {
+        public var deadLetter: DeadLetter
+        public var description: String {
+            "\(deadLetter.topic)[\(deadLetter.partition)]@\(deadLetter.offset): \(deadLetter.error)"
+        }
+    }
+
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let pipeline: IssuePipeline
+    let decoder: RecordDecoder
+    let codec: EntityStateCodec
+    let commands: CommandProcessor
+    let deadLetterPolicy: DeadLetterPolicy
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    let metrics = WorkerMetrics()
+
+    public init(
+        client: PostgresClient, settings: WorkerSettings, deadLetterPolicy: DeadLetterPolicy = .deadLetter,
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+    ) {
+        self.client = client
+        self.settings = settings
+        self.pipeline = IssuePipeline(settings: settings.checks)
+        self.decoder = RecordDecoder(topics: settings.topics)
+        self.codec = EntityStateCodec(settings: settings.checks)
+        self.commands = CommandProcessor(client: client, settings: settings, logger: logger, clock: clock)
+        self.deadLetterPolicy = deadLetterPolicy
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Processes a batch: the data records in one transaction, then each command in its own.
+    @discardableResult
+    public func process(_ records: [InboundRecord]) async throws -> Summary {
+        let started = ContinuousClock.now
+        var summary = Summary()
+        let commandTopic = settings.topics.commands
+        let data = records.filter { $0.topic != commandTopic }
+        if !data.isEmpty { summary = try await processData(data) }
+        for command in records where command.topic == commandTopic {
+            if try await commands.process(command) { summary.commands += 1 }
+        }
+        summary.records = records.count
+        let elapsed = ContinuousClock.now - started
+        metrics.batch(
+            size: records.count,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        return summary
+    }
+
+    func processData(_ records: [InboundRecord]) async throws -> Summary {
+        let nowMs = clock()
+        // Decode outside the transaction: it is pure and the hot part of the CPU work.
+        var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
+        decoded.reserveCapacity(records.count)
+        for record in records { decoded.append((record, decoder.decode(record))) }
+        if deadLetterPolicy.stopsWorker {
+            for (record, outcome) in decoded {
+                if case .invalid(let reason) = outcome {
+                    throw UnusableRecord(deadLetter: .make(from: record, error: reason, receivedAtMs: nowMs))
+                }
+            }
+        }
+        let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
+        let (summary, events) = try await client.withTransaction(logger: logger) {
+            connection -> (Summary, [IssueEvent]) in
+            var summary = Summary()
+            let stored = try await OffsetRepository.lockForBatch(
+                group: settings.groupId, partitions: partitions, on: connection, logger: logger)
+            var keys = Set<StateKey>()
+            var fresh: [(record: InboundRecord, outcome: DecodeOutcome)] = []
+            fresh.reserveCapacity(decoded.count)
+            for entry in decoded {
+                let partition = TopicPartition(topic: entry.record.topic, partition: entry.record.partition)
+                guard entry.record.offset >= stored[partition] ?? 0 else {
+                    summary.fenced += 1
+                    continue
+                }
+                if case .record(let billing) = entry.outcome {
+                    keys.formUnion(IssuePipeline.stateKeys(for: billing))
+                }
+                fresh.append(entry)
+            }
+            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+            var watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            var positions: [TopicPartition: OffsetRepository.Position] = [:]
+            var transitions: [IssueTransition] = []
+            var outbox: [OutboundMessage] = []
+            for (record, outcome) in fresh {
+                let partition = TopicPartition(topic: record.topic, partition: record.partition)
+                var position =
+                    positions[partition]
+                    ?? OffsetRepository.Position(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil)
+                position.nextOffset = max(position.nextOffset, record.offset + 1)
+                switch outcome {
+                case .record(let billing):
+                    if let eventTime = billing.eventTimeMs {
+                        watermark = max(watermark, eventTime)
+                        position.maxEventTimeMs = max(position.maxEventTimeMs ?? eventTime, eventTime)
+                    }
+                    let disposition = pipeline.apply(
+                        billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
+                    if disposition == .applied {
+                        position.applied += 1
+                        summary.applied += 1
+                    } else {
+                        summary.ignored += 1
+                    }
+                case .skipped(let reason):
+                    position.skipped += 1
+                    summary.skipped += 1
+                    metrics.skipped(reason: reason.rawValue, count: 1)
+                case .invalid(let reason):
+                    let letter = DeadLetter.make(from: record, error: reason, receivedAtMs: nowMs)
+                    outbox.append(try letter.outboundMessage(topics: settings.topics, originalKey: record.key))
+                    position.deadLetters += 1
+                    summary.deadLetters += 1
+                    metrics.deadLetters(topic: record.topic, count: 1)
+                    logger.warning(
+                        "Input record sent to the dead-letter topic",
+                        metadata: [
+                            "assure.kafka.topic": "\(record.topic)", "assure.kafka.partition": "\(record.partition)",
+                            "assure.kafka.offset": "\(record.offset)", "assure.dlq.reason": "\(reason)",
+                        ])
+                }
+                positions[partition] = position
+            }
+            try await codec.saveChanges(of: store, on: connection, logger: logger)
+            let events = try await IssueRepository.apply(
+                transitions.map(IssueChange.init), on: connection, logger: logger)
+            outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
+            try await OutboxRepository.append(outbox, on: connection, logger: logger)
+            try await OffsetRepository.store(
+                group: settings.groupId, positions: Array(positions.values), on: connection, logger: logger)
+            summary.issueEvents = events.count
+            return (summary, events)
+        }
+        var byTopic: [String: Int] = [:]
+        for record in records { byTopic[record.topic, default: 0] += 1 }
+        for (topic, count) in byTopic { metrics.recordsConsumed(topic: topic, count: count) }
+        metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
+        return summary
+    }
+}
+
+/// The outbox message of an issue event: keyed by issue id on the issues topic.
+public enum IssueOutbox {
+    public static func message(for event: IssueEvent, topics: Topics) throws -> OutboundMessage {
+        OutboundMessage(
+            topic: topics.issues, key: Array(event.issueId.utf8),
+            value: Array(try IssueEventCoding.encoder.encode(event)))
+    }
+}

@@ -1,0 +1,126 @@
+import CheckPipeline
+import Consumers
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+import RepairCommands
+import Shared
+
+/// Carries out one admin command from the commands topic in one transaction: the offset fence, the
+/// repair or explanation with its audit row, the pipeline state that keeps the issue from reopening,
+/// the issue's event, the processed-command record and the result on the repairs topic.
+public struct CommandProcessor: Sendable {
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let executor: RepairExecutor
+    let pipeline: IssuePipeline
+    let codec: EntityStateCodec
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+
+    public init(
+        client: PostgresClient, settings: WorkerSettings, logger: Logger,
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+    ) {
+        self.client = client
+        self.settings = settings
+        self.executor = RepairExecutor(
+            verifier: CommandVerifier(commandKey: settings.commandKey, ttlSeconds: settings.commandTTLSeconds),
+            logger: logger)
+        self.pipeline = IssuePipeline(settings: settings.checks)
+        self.codec = EntityStateCodec(settings: settings.checks)
+        self.clock = clock
+        self.logger = logger
+    }
+
+    /// Processes one command record; `false` when an earlier owner of the partition already did.
+    @discardableResult
+    public func process(_ record: InboundRecord) async throws -> Bool {
+        let nowMs = clock()
+        let partition = TopicPartition(topic: record.topic, partition: record.partition)
+        return try await client.withTransaction(logger: logger) { connection -> Bool in
+            let stored = try await OffsetRepository.lockForBatch(
+                group: settings.groupId, partitions: [partition], on: connection, logger: logger)
+            guard record.offset >= stored[partition] ?? 0 else { return false }
+            let result = try await handle(record, nowMs: nowMs, on: connection)
+            var outbox = [
+                OutboundMessage(
+                    topic: settings.topics.repairs, key: Array(result.result.commandId.utf8),
+                    value: Array(try IssueEventCoding.encoder.encode(result.result)))
+            ]
+            outbox.append(contentsOf: try result.events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
+            try await OutboxRepository.append(outbox, on: connection, logger: logger)
+            try await OffsetRepository.store(
+                group: settings.groupId,
+                positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, applied: 1)],
+                on: connection, logger: logger)
+            logger.notice(
+                "Repair command processed",
+                metadata: [
+                    "assure.command.id": "\(result.result.commandId)", "assure.issue.id": "\(result.result.issueId)",
+                    "assure.command.outcome": "\(result.result.outcome.rawValue)",
+                    "assure.command.rejection": "\(result.result.rejection?.rawValue ?? "-")",
+                ])
+            return true
+        }
+    }
+
+    struct Handled {
+        var result: RepairResult
+        var events: [IssueEvent]
+    }
+
+    func handle(_ record: InboundRecord, nowMs: Int64, on connection: PostgresConnection) async throws -> Handled {
+        let command: RepairCommand
+        switch CommandDecoder.decode(record.value ?? []) {
+        case .success(let decoded):
+            command = decoded
+        case .failure(let error):
+            // An unreadable command is answered (so its sender hears why) but not remembered: it has no trustworthy id.
+            let result = RepairResult(
+                commandId: error.commandId ?? record.keyString ?? "", issueId: error.issueId ?? "", outcome: .rejected,
+                action: nil, rejection: .invalid, detail: error.reason, processedAt: Timestamp.format(nowMs))
+            return Handled(result: result, events: [])
+        }
+        let output = try await executor.execute(command, nowMs: nowMs, on: connection)
+        var changes: [IssueChange] = []
+        var repaired: [IssueChange] = []
+        for request in output.issueChanges {
+            switch request {
+            case .explain(let issueId, let explanation):
+                changes.append(
+                    IssueChange(
+                        issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
+                        kind: .explain(explanation), atMs: nowMs))
+            case .repaired(let issueId):
+                repaired.append(
+                    IssueChange(
+                        issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
+                        kind: .resolve(.repaired), atMs: nowMs))
+            }
+        }
+        if !output.records.isEmpty {
+            // The repair's own rows, applied now so the pipeline agrees with the billing tables at once.
+            let keys = output.records.flatMap(IssuePipeline.stateKeys(for:))
+            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            var transitions: [IssueTransition] = []
+            for billing in output.records {
+                pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
+            }
+            try await codec.saveChanges(of: store, on: connection, logger: logger)
+            // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
+            // give way to its one `repaired` resolution; other issues the rows touch change as usual.
+            let repairedIds = Set(repaired.map(\.issueId))
+            changes.append(contentsOf: transitions.filter { !repairedIds.contains($0.issueId) }.map(IssueChange.init))
+        }
+        changes.append(contentsOf: repaired)
+        let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
+        if output.remember {
+            try await ProcessedCommandRepository.record(
+                output.result, actor: command.actor.id, reason: command.reason, on: connection, logger: logger)
+        }
+        return Handled(result: output.result, events: events)
+    }
+}

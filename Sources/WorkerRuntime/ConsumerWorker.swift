@@ -1,0 +1,99 @@
+import Consumers
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// One member of the consumer group: joins it, resumes assigned partitions from the offsets stored in
+/// PostgreSQL, and processes batches until graceful shutdown, when it finishes the batch in flight and
+/// leaves the group.
+public struct ConsumerWorker: Service {
+    let group: KafkaConsumerGroup
+    let processor: BatchProcessor
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let relayWakeup: WakeupSignal
+    let alertWakeup: WakeupSignal
+    let status: WorkerStatus
+    let logger: Logger
+
+    public init(
+        group: KafkaConsumerGroup, processor: BatchProcessor, client: PostgresClient, settings: WorkerSettings,
+        relayWakeup: WakeupSignal, alertWakeup: WakeupSignal, status: WorkerStatus, logger: Logger
+    ) {
+        self.group = group
+        self.processor = processor
+        self.client = client
+        self.settings = settings
+        self.relayWakeup = relayWakeup
+        self.alertWakeup = alertWakeup
+        self.status = status
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        status.setConsuming(true)
+        defer { status.setConsuming(false) }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            for await event in group.events {
+                switch event {
+                case .records(let batch):
+                    try await processWithRetry(batch.records)
+                case .partitionsAssigned(let assignment):
+                    let offsets = try await loadOffsets(assignment.partitions)
+                    logger.info(
+                        "Resuming assigned partitions from stored offsets",
+                        metadata: ["assure.kafka.offsets": "\(offsets.sorted { $0.key < $1.key })"])
+                    assignment.start(from: offsets)
+                case .partitionsRevoked(let revocation):
+                    // Batches are processed one at a time, so the one in flight is committed already.
+                    revocation.done()
+                }
+            }
+            try await tasks.waitForAll()
+        }
+    }
+
+    func loadOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
+        var attempt = 0
+        while true {
+            do {
+                return try await client.withConnection { connection in
+                    try await OffsetRepository.load(
+                        group: settings.groupId, partitions: partitions, on: connection, logger: logger)
+                }
+            } catch {
+                attempt += 1
+                guard attempt < 10 else { throw error }
+                logger.warning("Loading offsets failed; retrying", metadata: ["assure.error": "\(error)"])
+                try await Task.sleep(for: .milliseconds(200 * attempt))
+            }
+        }
+    }
+
+    /// A batch is never skipped: database failures are retried with backoff; a record the bad-record
+    /// policy says must stop the worker ends it.
+    func processWithRetry(_ records: [InboundRecord]) async throws {
+        var attempt = 0
+        while true {
+            do {
+                let summary = try await processor.process(records)
+                if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
+                    relayWakeup.signal()
+                    alertWakeup.signal()
+                }
+                return
+            } catch let error as BatchProcessor.UnusableRecord {
+                logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
+                throw error
+            } catch {
+                attempt += 1
+                logger.error(
+                    "Batch failed; retrying", metadata: ["assure.error": "\(String(reflecting: error))", "assure.attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(attempt, 6)))))
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import CheckPipeline
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// Reads what the admin API and the CLI show from PostgreSQL: the report, replay readiness, command results.
+public struct ReportQuery: Sendable {
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let codec: EntityStateCodec
+    let logger: Logger
+
+    public init(client: PostgresClient, settings: WorkerSettings, logger: Logger) {
+        self.client = client
+        self.settings = settings
+        self.codec = EntityStateCodec(settings: settings.checks)
+        self.logger = logger
+    }
+
+    /// The cluster-wide report; a `periodDays` other than the configured one re-evaluates the
+    /// stale-subscription rule for that period from the stored user states.
+    public func report(periodDays: Int64? = nil, nowMs: Int64 = WallClock.nowMs()) async throws -> AssuranceReport {
+        let period = periodDays ?? settings.checks.periodDays
+        return try await client.withConnection { connection in
+            var open = try await IssueRepository.open(on: connection, logger: logger)
+            let applied = try await OffsetRepository.appliedByTopic(
+                group: settings.groupId, on: connection, logger: logger)
+            let users = try await countUsers(on: connection)
+            if period != settings.checks.periodDays {
+                open.removeAll { $0.check == .stalePaidSubscription }
+                open.append(contentsOf: try await staleIssues(periodDays: period, nowMs: nowMs, on: connection))
+            }
+            return AssuranceReport.build(
+                openIssues: open,
+                counts: .init(
+                    checkedUsers: users, ledgerRows: applied[settings.topics.ledger] ?? 0,
+                    webhookEvents: applied[settings.topics.webhooks] ?? 0),
+                periodDays: period, nowMs: nowMs)
+        }
+    }
+
+    func countUsers(on connection: PostgresConnection) async throws -> Int64 {
+        let rows = try await connection.query(
+            "SELECT count(*) FROM assurance.entity_state WHERE kind = 'user' AND length(state) > 0", logger: logger)
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+
+    /// Stale-subscription issues as they would stand with another period (not stored, not published).
+    func staleIssues(periodDays: Int64, nowMs: Int64, on connection: PostgresConnection) async throws -> [IssueEvent] {
+        guard let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) else { return [] }
+        var period = settings.checks
+        period.periodDays = periodDays
+        let pipeline = IssuePipeline(settings: period)
+        let rows = try await EntityStateRepository.all(kind: StateKey.Kind.user.rawValue, on: connection, logger: logger)
+        var issues: [IssueEvent] = []
+        for row in rows {
+            guard let state = try codec.state(from: row), let key = StateKey(stringValue: row.key) else { continue }
+            for transition in pipeline.staleSubscriptionPreview(key: key, state: state, watermarkMs: watermark) {
+                let at = Timestamp.format(nowMs)
+                issues.append(
+                    IssueEvent(
+                        issueId: transition.issueId, version: 0, status: .open, check: transition.check,
+                        userId: transition.userId, title: transition.title, evidence: transition.evidence,
+                        repair: transition.repair, firstSeenAt: at, lastSeenAt: at))
+            }
+        }
+        return issues
+    }
+
+    /// The runbook's replay checklist: not ready while any open issue touches the given ids.
+    public func replayReadiness(eventId: String?, paymentIntentId: String?, invoiceId: String?, userId: String?)
+        async throws -> ReplayReadiness
+    {
+        var ids: [String] = []
+        if let eventId {
+            ids.append(CheckKind.missingIdempotencyRecord.issueId(eventId))
+            ids.append(CheckKind.duplicateCreditEvent.issueId(eventId))
+        }
+        if let paymentIntentId { ids.append(CheckKind.duplicatePaymentIntent.issueId(paymentIntentId)) }
+        if let invoiceId { ids.append(CheckKind.duplicateInvoiceGrant.issueId(invoiceId)) }
+        if let userId { ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId)) }
+        let blockers = try await client.withConnection { connection in
+            var found: [ReplayReadiness.Blocker] = []
+            for id in ids {
+                guard let event = try await IssueRepository.find(issueId: id, on: connection, logger: logger),
+                    event.status == .open
+                else { continue }
+                found.append(
+                    .init(issueId: event.issueId, check: event.check, severity: event.severity, title: event.title,
+                          explanation: event.explanation))
+            }
+            return found
+        }
+        return ReplayReadiness(ready: blockers.isEmpty, blockers: blockers, checkedIssueIds: ids)
+    }
+
+    /// The stored result of a command, once a worker processed it.
+    public func commandResult(commandId: String) async throws -> RepairResult? {
+        try await client.withConnection { connection in
+            try await ProcessedCommandRepository.find(commandId: commandId, on: connection, logger: logger)
+        }
+    }
+
+    /// The latest event of an issue.
+    public func issue(_ issueId: String) async throws -> IssueEvent? {
+        try await client.withConnection { connection in
+            try await IssueRepository.find(issueId: issueId, on: connection, logger: logger)
+        }
+    }
+}
+
+/// The answer of `GET /api/admin/billing-assurance/replay-readiness`.
+public struct ReplayReadiness: Sendable, Hashable, Codable {
+    public struct Blocker: Sendable, Hashable, Codable {
+        public var issueId: String
+        public var check: CheckKind
+        public var severity: Severity
+        public var title: String
+        public var explanation: Explanation?
+    }
+
+    public var ready: Bool
+    public var blockers: [Blocker]
+    public var checkedIssueIds: [String]
+}

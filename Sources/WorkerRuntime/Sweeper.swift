@@ -1,0 +1,74 @@
+import CheckPipeline
+import Logging
+import Persistence
+import PostgresNIO
+import ServiceLifecycle
+import Shared
+
+/// Opens and resolves issues whose settle deadline (processing time) or stale-subscription period
+/// (event time) has passed, even when no new record arrives for the entity.
+public struct Sweeper: Service {
+    let client: PostgresClient
+    let settings: WorkerSettings
+    let pipeline: IssuePipeline
+    let codec: EntityStateCodec
+    let relayWakeup: WakeupSignal
+    let alertWakeup: WakeupSignal
+    let clock: @Sendable () -> Int64
+    let logger: Logger
+    /// Most entities re-evaluated per transaction.
+    let batchSize = 1000
+
+    public init(
+        client: PostgresClient, settings: WorkerSettings, relayWakeup: WakeupSignal, alertWakeup: WakeupSignal,
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+    ) {
+        self.client = client
+        self.settings = settings
+        self.pipeline = IssuePipeline(settings: settings.checks)
+        self.codec = EntityStateCodec(settings: settings.checks)
+        self.relayWakeup = relayWakeup
+        self.alertWakeup = alertWakeup
+        self.clock = clock
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                while try await sweepOnce().due >= batchSize {}
+            } catch {
+                logger.warning("Sweep failed; retrying", metadata: ["assure.error": "\(String(reflecting: error))"])
+            }
+            try? await Task.sleep(for: .milliseconds(settings.sweepIntervalMs))
+        }
+    }
+
+    /// Re-evaluates one round of due entities; returns how many were due and how many issue events resulted.
+    @discardableResult
+    public func sweepOnce(nowMs: Int64? = nil) async throws -> (due: Int, events: Int) {
+        let now = nowMs ?? clock()
+        let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int) in
+            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger)
+            let due = try await EntityStateRepository.dueKeys(
+                nowMs: now, watermarkMs: watermark, limit: batchSize, on: connection, logger: logger)
+            let keys = due.compactMap { StateKey(stringValue: $0.key) }
+            guard !keys.isEmpty else { return (0, 0) }
+            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+            let transitions = pipeline.tick(
+                keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
+            try await codec.saveChanges(of: store, on: connection, logger: logger)
+            let events = try await IssueRepository.apply(
+                transitions.map(IssueChange.init), on: connection, logger: logger)
+            try await OutboxRepository.append(
+                try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
+                logger: logger)
+            return (keys.count, events.count)
+        }
+        if result.1 > 0 {
+            relayWakeup.signal()
+            alertWakeup.signal()
+        }
+        return result
+    }
+}

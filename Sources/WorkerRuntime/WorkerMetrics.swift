@@ -1,0 +1,49 @@
+import Metrics
+
+/// The worker's metric names (snake_case, `_total` / `_seconds` suffixes) and handles.
+public struct WorkerMetrics: Sendable {
+    public init() {}
+
+    public func recordsConsumed(topic: String, count: Int) {
+        Counter(label: "assure_records_consumed_total", dimensions: [("topic", topic)]).increment(by: count)
+    }
+
+    public func deadLetters(topic: String, count: Int) {
+        Counter(label: "assure_dead_letters_total", dimensions: [("topic", topic)]).increment(by: count)
+    }
+
+    public func skipped(reason: String, count: Int) {
+        Counter(label: "assure_records_skipped_total", dimensions: [("reason", reason)]).increment(by: count)
+    }
+
+    public func batch(size: Int, seconds: Double) {
+        Recorder(label: "assure_batch_size_records").record(size)
+        Timer(label: "assure_batch_duration_seconds").recordSeconds(seconds)
+    }
+
+    public func issueEvents(_ events: some Sequence<(check: String, status: String)>) {
+        for event in events {
+            let name = event.status == "open" ? "assure_issues_opened_total" : "assure_issues_resolved_total"
+            Counter(label: name, dimensions: [("check", event.check)]).increment()
+        }
+    }
+
+    public func outboxBacklog(_ rows: Int64) {
+        Gauge(label: "assure_outbox_backlog_rows").record(rows)
+    }
+
+    public func published(topic: String, count: Int) {
+        Counter(label: "assure_messages_published_total", dimensions: [("topic", topic)]).increment(by: count)
+    }
+
+    public func consumerLag(topic: String, partition: Int32, lag: Int64) {
+        Gauge(label: "assure_consumer_lag_records", dimensions: [("topic", topic), ("partition", String(partition))])
+            .record(lag)
+    }
+}
+
+extension WorkerMetrics {
+    public func alert(emitted: Bool) {
+        Counter(label: emitted ? "assure_alerts_emitted_total" : "assure_alerts_suppressed_total").increment()
+    }
+}

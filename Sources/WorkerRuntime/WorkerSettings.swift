@@ -1,0 +1,46 @@
+import Shared
+
+/// Everything one worker needs to know besides its Kafka and PostgreSQL connections.
+public struct WorkerSettings: Sendable {
+    /// `ASSURE_GROUP_ID`.
+    public var groupId: String
+    /// `ASSURE_TOPIC_PREFIX`.
+    public var topics: Topics
+    /// Settle time, period, thresholds and plan policy of the checks.
+    public var checks: CheckSettings
+    /// `ASSURE_ALERT_DEDUP_S`.
+    public var alertDedupSeconds: Int64
+    /// `ASSURE_ALERT_GROUP_WAIT_MS`.
+    public var alertGroupWaitMs: Int64
+    /// `ASSURE_COMMAND_TTL_S`.
+    public var commandTTLSeconds: Int64
+    /// `ASSURE_COMMAND_KEY`; repairs are refused while it is unset.
+    public var commandKey: [UInt8]?
+    /// How often the sweeper looks for passed settle deadlines and event-time periods.
+    public var sweepIntervalMs: Int64
+    /// How often the outbox relay looks for rows when it has nothing to publish.
+    public var relayIntervalMs: Int64
+    /// Most records handed over in one batch.
+    public var batchMaxRecords: Int
+    /// Longest wait for a batch to fill.
+    public var batchMaxWaitMs: Int
+
+    public init(
+        groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
+        alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
+        commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
+        batchMaxRecords: Int = 5000, batchMaxWaitMs: Int = 50
+    ) {
+        self.groupId = groupId
+        self.topics = topics
+        self.checks = checks
+        self.alertDedupSeconds = alertDedupSeconds
+        self.alertGroupWaitMs = alertGroupWaitMs
+        self.commandTTLSeconds = commandTTLSeconds
+        self.commandKey = commandKey
+        self.sweepIntervalMs = sweepIntervalMs
+        self.relayIntervalMs = relayIntervalMs
+        self.batchMaxRecords = batchMaxRecords
+        self.batchMaxWaitMs = batchMaxWaitMs
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Synchronization
+
+/// `assure-worker run` as a child process, for crash tests.
+final class ChildWorker: Sendable {
+    let executable: URL
+    let environment: [String: String]
+    private let process = Mutex<Process?>(nil)
+
+    /// The built `assure-worker` next to the test bundle.
+    static func executableURL() throws -> URL {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        for configuration in ["debug", "release"] {
+            let url = root.appendingPathComponent(".build/\(configuration)/assure-worker")
+            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+        }
+        throw WorkerProbe.Timeout(description: "assure-worker is not built: run swift build first")
+    }
+
+    init(env: WorkerTestEnvironment, settleMs: Int64) throws {
+        executable = try Self.executableURL()
+        var environment = ProcessInfo.processInfo.environment
+        environment["ASSURE_KAFKA_BROKERS"] = env.cluster.bootstrapServers
+        environment["ASSURE_DATABASE_URL"] = env.database.url
+        environment["ASSURE_GROUP_ID"] = env.groupId
+        environment["ASSURE_TOPIC_PREFIX"] = env.topics.prefix
+        environment["ASSURE_SETTLE_MS"] = String(settleMs)
+        environment["ASSURE_HTTP_PORT"] = "0"
+        environment["ASSURE_LOG_LEVEL"] = "warning"
+        environment["ASSURE_RDKAFKA_SESSION_TIMEOUT_MS"] = "4000"
+        environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
+        environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
+        self.environment = environment
+    }
+
+    func start() throws {
+        let child = Process()
+        child.executableURL = executable
+        child.arguments = ["run"]
+        child.environment = environment
+        child.standardOutput = FileHandle.nullDevice
+        try child.run()
+        process.withLock { $0 = child }
+    }
+
+    /// SIGKILL: no graceful shutdown, no flush, no commit.
+    func kill() async {
+        await signal(SIGKILL)
+    }
+
+    /// SIGTERM and wait for a graceful exit.
+    func terminate() async {
+        await signal(SIGTERM)
+    }
+
+    /// Sends `signal` and waits for the exit without blocking a thread of the cooperative pool.
+    private func signal(_ number: Int32) async {
+        guard let child = process.withLock({ $0 }) else { return }
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let exited = Mutex(false)
+            child.terminationHandler = { _ in
+                if !exited.withLock({ old in defer { old = true }; return old }) { continuation.resume() }
+            }
+            if !child.isRunning, !exited.withLock({ old in defer { old = true }; return old }) {
+                continuation.resume()
+                return
+            }
+            Foundation.kill(child.processIdentifier, number)
+        }
+    }
+
+    deinit { process.withLock { $0 }.map { if $0.isRunning { $0.terminate() } } }
+}
