@@ -202,8 +202,9 @@ public struct IssuePipeline: Sendable {
             var state: PlanGateState
             if let existing = slot?.planGateState {
                 guard gate.updatedAtMs >= existing.updatedAtMs else { return false }
-                disposition = .applied
+                // The same gate delivered again is not news.
                 if existing.updatedAtMs == gate.updatedAtMs, existing.allowedTiers == allowed { return false }
+                disposition = .applied
                 state = existing
                 state.allowedTiers = allowed
                 state.updatedAtMs = gate.updatedAtMs

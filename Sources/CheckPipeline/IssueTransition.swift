@@ -64,7 +64,7 @@ public enum RecordDisposition: String, Sendable, Hashable, Codable {
     /// A ledger row with `seq < 1`: ignored.
     case invalidSeq
     /// An account snapshot with a version not above the applied one, or a gate older than the
-    /// applied one: ignored.
+    /// applied one (or the applied one again): ignored.
     case outdated
     /// A webhook record already seen.
     case duplicateWebhook
