@@ -80,6 +80,7 @@ import WorkerRuntime
         let messages = traffic.messages(topics: env.topics)
         let settings = env.settings()
         let worker = try ChildWorker(env: env, settleMs: settings.checks.settleMs)
+        _ = try await env.withDatabase { try await $0.migrate() }
         try await env.publish(messages)
         try worker.start()
         try await WorkerProbe.waitForConsumption(env, count: messages.count / 4)
