@@ -149,7 +149,9 @@ public enum Migrations {
                 key text,
                 payload bytea NOT NULL,
                 created_at timestamptz DEFAULT now(),
-                sent_at timestamptz
+                sent_at timestamptz,
+                -- Set when the cluster refused the row for good (e.g. too large); such rows are not retried.
+                refused_error text
             )
             """,
             "CREATE INDEX IF NOT EXISTS outbox_unsent_idx ON assurance.outbox (id) WHERE sent_at IS NULL",

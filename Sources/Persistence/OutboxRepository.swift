@@ -49,6 +49,18 @@ public enum OutboxRepository {
             "UPDATE assurance.outbox SET sent_at = now() WHERE id = ANY(\(ids)::bigint[])", logger: logger)
     }
 
+    /// Records why the cluster refused rows for good; `markSent` then takes them out of the queue.
+    public static func markRefused(_ rows: [(id: Int64, error: String)], on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard !rows.isEmpty else { return }
+        try await connection.query(
+            """
+            UPDATE assurance.outbox o SET refused_error = u.e FROM unnest(\(rows.map(\.id))::bigint[], \(rows.map(\.error))::text[]) AS u(i, e)
+            WHERE o.id = u.i
+            """, logger: logger)
+    }
+
     /// How many rows wait to be published.
     public static func backlog(on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
         let rows = try await connection.query(

@@ -62,19 +62,27 @@ public struct OutboxRelay: Service {
             let entries = try await OutboxRepository.pending(limit: batchSize, on: connection, logger: logger)
             guard !entries.isEmpty else { return 0 }
             let results = await producer.send(entries.map(\.message))
-            // Mark only the delivered prefix, so the rest goes out again in order.
+            // Mark only the delivered prefix, so the rest goes out again in order. A row the cluster refuses
+            // for good (for example too large for the broker) is set aside with its error rather than
+            // blocking every row behind it.
             var sent: [Int64] = []
+            var refused: [(id: Int64, error: String)] = []
             for (entry, result) in zip(entries, results) {
-                guard case .success = result else {
-                    if case .failure(let error) = result {
+                if case .failure(let error) = result {
+                    guard !error.isRetriable, error.code != .messageTimedOut else {
                         logger.warning(
                             "Outbox row not delivered; it will be retried",
                             metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+                        break
                     }
-                    break
+                    logger.error(
+                        "Outbox row refused by the cluster; set aside in assurance.outbox with its error",
+                        metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+                    refused.append((entry.id, "\(error)"))
                 }
                 sent.append(entry.id)
             }
+            try await OutboxRepository.markRefused(refused, on: connection, logger: logger)
             try await OutboxRepository.markSent(ids: sent, on: connection, logger: logger)
             var byTopic: [String: Int] = [:]
             for entry in entries.prefix(sent.count) { byTopic[entry.message.topic, default: 0] += 1 }

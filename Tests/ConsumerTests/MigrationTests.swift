@@ -112,7 +112,7 @@ struct MigrationTests {
                 "repair_action", "title", "evidence", "event", "explanation", "first_seen_at", "last_seen_at",
                 "resolved_at", "resolution",
             ],
-            "outbox": ["id", "topic", "key", "payload", "created_at", "sent_at"],
+            "outbox": ["id", "topic", "key", "payload", "created_at", "sent_at", "refused_error"],
             "processed_commands": ["command_id", "issue_id", "result", "processed_at", "actor", "reason"],
             "alert_policy_state": ["id", "state"],
         ]

@@ -157,3 +157,53 @@ struct Fixes {
         }
     }
 }
+
+/// Unusable input: every kind lands in the dead-letter topic with its reason, and the valid records
+/// around it are processed.
+@Suite struct DeadLetterEndToEndTests {
+    @Test func malformedRecordsOfEveryKindGoToTheDeadLetterTopicAndTheRestIsProcessed() async throws {
+        let env = try await WorkerTestEnvironment.make()
+        let t = "2026-11-20T10:00:00Z"
+        func ledger(_ json: String) -> OutboundMessage {
+            OutboundMessage(topic: env.topics.ledger, key: Array("u_bad".utf8), value: Array(json.utf8))
+        }
+        let valid = [
+            ledger(#"{"id":"ok1","userId":"u_ok","seq":1,"type":"PURCHASE","amount":500,"balanceAfter":500,"stripePaymentIntentId":null,"createdAt":"\#(t)"}"#),
+            ledger(#"{"id":"ok2","userId":"u_ok","seq":2,"type":"USAGE","amount":-5,"balanceAfter":495,"createdAt":"\#(t)"}"#),
+        ]
+        let bad: [(OutboundMessage, String)] = [
+            (ledger("this is not json"), "JSON"),
+            (ledger(#"{"id":"b1","userId":"u","seq":"seven","type":"USAGE","amount":1,"balanceAfter":1,"createdAt":"\#(t)"}"#), "seq"),
+            (ledger(#"{"id":"b2","userId":"u","seq":1,"type":"USAGE","amount":1,"createdAt":"\#(t)"}"#), "balanceAfter"),
+            (ledger(#"{"id":"b3","userId":"u","seq":1,"type":"GIFT","amount":1,"balanceAfter":1,"createdAt":"\#(t)"}"#), "type"),
+            (ledger(#"{"id":"b4","userId":"u","seq":1,"type":"USAGE","amount":1,"balanceAfter":1,"createdAt":"\#(t)","pad":"\#(String(repeating: "x", count: 1_100_000))"}"#), "over the limit"),
+            (ledger(#"{"schema":{},"payload":{"before":null,"after":{"id":"b5","user_id":"u","seq":1,"type":"USAGE","amount":"AfQ=","balance_after":1,"created_at":"\#(t)"},"op":"c","source":{},"ts_ms":1}}"#), "amount"),
+        ]
+        let messages = [valid[0]] + bad.map(\.0) + [valid[1]]
+        try await env.withCollector { collector in
+            try await WorkerFleet.with(configuration: env.nodeConfiguration(), count: 1, logger: env.logger) { fleet in
+                await fleet.start(0)
+                try await env.publish(messages, properties: ["message.max.bytes": "3000000"])
+                let arrived = await collector.wait(timeout: .seconds(60)) {
+                    $0.messages(on: env.topics.deadLetters).count >= bad.count
+                }
+                #expect(arrived)
+                let letters = collector.decoded(DeadLetter.self, topic: env.topics.deadLetters)
+                #expect(letters.count == bad.count)
+                for (message, word) in bad {
+                    let payload = Array((message.value ?? []).prefix(DeadLetter.maxPayloadBytes))
+                    let letter = letters.first { $0.payloadBase64 == Data(payload).base64EncodedString() }
+                    #expect(letter != nil, "no dead letter for the one about \(word)")
+                    #expect(letter?.error.contains(word) == true, "\(letter?.error ?? "-") should mention \(word)")
+                    #expect(letter?.topic == env.topics.ledger)
+                    #expect(letter?.key == "u_bad")
+                }
+                try await WorkerProbe.waitForConsumption(env, count: messages.count)
+                let applied = try await WorkerProbe.appliedByTopic(env)
+                #expect(applied[env.topics.ledger] == 2)
+                let open = collector.latestIssues(topic: env.topics.issues)
+                #expect(open["purchase-without-payment-intent:ok1"]?.status == .open)
+            }
+        }
+    }
+}

@@ -49,9 +49,10 @@ struct WorkerTestEnvironment: Sendable {
         WorkerNode.Configuration(database: database, kafka: kafka, settings: settings(settleMs: settleMs))
     }
 
-    func publish(_ messages: [OutboundMessage]) async throws {
+    func publish(_ messages: [OutboundMessage], properties: [String: String] = [:]) async throws {
         let producer = try KafkaProducer(
-            configuration: KafkaConfiguration(bootstrapServers: [cluster.bootstrapServers], clientID: "assure-test-traffic"),
+            configuration: KafkaConfiguration(
+                bootstrapServers: [cluster.bootstrapServers], clientID: "assure-test-traffic", properties: properties),
             logger: logger)
         for result in await producer.send(messages) { _ = try result.get() }
         await producer.shutdown()
