@@ -41,7 +41,10 @@ final class DemoScript: Service, Sendable {
         for node in nodes { await node.ready.wait() }
         let options = run.options
         let traffic = BillingTraffic.generate(
-            .init(users: options.users, eventsPerUser: options.eventsPerUser, seed: options.seed, endMs: WallClock.nowMs()))
+            .init(
+                users: options.users, eventsPerUser: options.eventsPerUser, seed: options.seed, endMs: WallClock.nowMs(),
+                // At least a dozen users with faults of their own, so every kind shows up even in a small demo.
+                faultEvery: max(2, min(97, options.users / 12))))
         let messages = traffic.messages(topics: environment.topics)
         print("Generated \(messages.count) input messages for \(traffic.users.count) users with \(traffic.expectedIssueIds.count) injected faults")
         try await Database.withDatabase(configuration: environment.database, logger: logger) { database in
