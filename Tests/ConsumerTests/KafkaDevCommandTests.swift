@@ -51,7 +51,7 @@ struct KafkaDevCommandTests {
     }
 
     /// Runs a command to completion (with a bounded wait) and returns its standard output.
-    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(20)) async throws -> String {
+    static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
@@ -75,7 +75,7 @@ struct KafkaDevCommandTests {
         guard process.terminationStatus == 0 else {
             throw CommandFailure(message: "\(arguments) exited with \(process.terminationStatus)")
         }
-        try await KafkaTestSupport.eventually("the end of \(arguments[0])'s output", timeout: .seconds(5)) { collected.ended }
+        try await KafkaTestSupport.eventually("the end of \(arguments[0])'s output", timeout: .seconds(30)) { collected.ended }
         return collected.text
     }
 
