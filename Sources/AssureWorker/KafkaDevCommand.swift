@@ -19,13 +19,14 @@ struct KafkaDevCommand: AsyncParsableCommand {
     @Option(help: "Partitions per topic.")
     var partitions: Int = 6
 
-    @Option(help: "Topic name prefix (ASSURE_TOPIC_PREFIX).")
-    var topicPrefix: String = "billing."
+    @Option(help: "Topic name prefix (default ASSURE_TOPIC_PREFIX, else billing.).")
+    var topicPrefix: String?
 
     func run() async throws {
         let logger = Logger(label: "assure.kafka-dev")
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
-        for topic in Topics(prefix: topicPrefix).all {
+        let prefix = topicPrefix ?? ProcessInfo.processInfo.environment["ASSURE_TOPIC_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "billing."
+        for topic in Topics(prefix: prefix).all {
             try cluster.createTopic(topic, partitions: partitions)
         }
         // Written straight to the file descriptor: nothing sits in a stdio buffer when a parent

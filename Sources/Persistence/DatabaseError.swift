@@ -40,6 +40,7 @@ public struct DatabaseError: Error, Sendable, Hashable, CustomStringConvertible 
     /// and underlying network error, which carry no credentials.
     public static func describe(_ error: any Error) -> String {
         if let error = error as? DatabaseError { return error.reason }
+        if let error = error as? PostgresTransactionError, let cause = error.cause { return describe(cause) }
         if let error = error as? PSQLError {
             if let info = error.serverInfo {
                 let state = info[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
@@ -58,6 +59,12 @@ public struct DatabaseError: Error, Sendable, Hashable, CustomStringConvertible 
 
     /// The SQLSTATE of a server error, if `error` is one.
     public static func sqlState(of error: any Error) -> String? {
-        (error as? PSQLError)?.serverInfo?[.sqlState]
+        if let error = error as? PostgresTransactionError, let cause = error.cause { return sqlState(of: cause) }
+        return (error as? PSQLError)?.serverInfo?[.sqlState]
     }
+}
+
+extension PostgresTransactionError {
+    /// The error that made the transaction fail: of BEGIN, of the work inside it, or of COMMIT.
+    var cause: (any Error)? { closureError ?? commitError ?? beginError }
 }

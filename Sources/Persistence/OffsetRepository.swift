@@ -126,9 +126,9 @@ public enum OffsetRepository {
     }
 
     /// The cluster-wide event-time watermark: the newest event time seen on any input partition.
-    public static func watermark(on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
+    public static func watermark(group: String, on connection: PostgresConnection, logger: Logger) async throws -> Int64? {
         let rows = try await connection.query(
-            "SELECT max(max_event_ms) FROM assurance.consumer_offsets", logger: logger)
+            "SELECT max(max_event_ms) FROM assurance.consumer_offsets WHERE group_id = \(group)", logger: logger)
         for try await (value) in rows.decode(Int64?.self) { return value }
         return nil
     }

@@ -23,14 +23,20 @@ public struct CommandVerifier: Sendable {
         self.ttlMs = ttlSeconds * 1000
     }
 
-    /// `nil` when the command may go on to the issue checks.
-    public func rejection(of command: RepairCommand, nowMs: Int64) -> Rejection? {
+    /// The signature check alone: `nil` when the command is signed with the shared key.
+    public func signatureRejection(of command: RepairCommand) -> Rejection? {
         guard let signer else {
             return Rejection(.invalidSignature, "this worker has no ASSURE_COMMAND_KEY: repairs are refused until it is set")
         }
         guard signer.isValid(command) else {
             return Rejection(.invalidSignature, "signature does not match the command under the shared command key")
         }
+        return nil
+    }
+
+    /// `nil` when the command may go on to the issue checks.
+    public func rejection(of command: RepairCommand, nowMs: Int64) -> Rejection? {
+        if let rejection = signatureRejection(of: command) { return rejection }
         guard let role = Role(rawValue: command.actor.role), role.mayRepair else {
             return Rejection(.unauthorized, "actor role '\(command.actor.role)' may not repair: ADMIN or SUPER_ADMIN only")
         }

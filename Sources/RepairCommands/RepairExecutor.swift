@@ -22,6 +22,19 @@ public struct RepairExecutor: Sendable {
     {
         let processedAt = Timestamp.format(nowMs)
         let action = command.action ?? .repair
+        func reject(_ code: RepairRejection, _ detail: String, action: String? = nil, remember: Bool = true)
+            -> RepairOutput
+        {
+            RepairOutput(
+                result: RepairResult(
+                    commandId: command.commandId, issueId: command.issueId, outcome: .rejected, action: action,
+                    rejection: code, detail: detail, processedAt: processedAt),
+                records: [], issueChanges: [], remember: remember)
+        }
+        // A forged command is answered but never remembered, so it can neither see nor squat an id.
+        if let rejection = verifier.signatureRejection(of: command) {
+            return reject(rejection.code, rejection.detail, remember: false)
+        }
         // Serialize the same command id across workers before looking for an earlier result.
         try await connection.query(
             "SELECT pg_advisory_xact_lock(hashtextextended(\("command:" + command.commandId), 0))", logger: logger)
@@ -32,13 +45,6 @@ public struct RepairExecutor: Sendable {
             repeated.outcome = .duplicate
             repeated.processedAt = processedAt
             return RepairOutput(result: repeated, records: [], issueChanges: [], remember: false)
-        }
-        func reject(_ code: RepairRejection, _ detail: String, action: String? = nil) -> RepairOutput {
-            RepairOutput(
-                result: RepairResult(
-                    commandId: command.commandId, issueId: command.issueId, outcome: .rejected, action: action,
-                    rejection: code, detail: detail, processedAt: processedAt),
-                records: [], issueChanges: [], remember: true)
         }
         if let rejection = verifier.rejection(of: command, nowMs: nowMs) {
             return reject(rejection.code, rejection.detail)

@@ -59,7 +59,7 @@ public struct AuditRunner: Sendable {
                 else { continue }
                 gates.append(PlanGate(feature: key.id, allowedTiers: Set(gate.allowedTiers), updatedAtMs: gate.updatedAtMs))
             }
-            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             let expected = BatchOracle.evaluate(
                 ledger: tables.ledger, accounts: tables.accounts, webhooks: tables.webhooks, gates: gates,
                 watermarkMs: watermark, settings: settings.checks)

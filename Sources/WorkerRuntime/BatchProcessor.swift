@@ -113,7 +113,7 @@ public struct BatchProcessor: Sendable {
                 fresh.append(entry)
             }
             let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
-            var watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            var watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var positions: [TopicPartition: OffsetRepository.Position] = [:]
             var transitions: [IssueTransition] = []
             var outbox: [OutboundMessage] = []

@@ -35,15 +35,39 @@ public struct CommandProcessor: Sendable {
     }
 
     /// Processes one command record; `false` when an earlier owner of the partition already did.
+    ///
+    /// A command the database refuses (a constraint, a bad value: an SQL error, not a lost connection)
+    /// is answered `rejected` / `failed` with the reason, in a transaction of its own, and nothing of it
+    /// is applied; connection failures are thrown, so the batch is retried.
     @discardableResult
     public func process(_ record: InboundRecord) async throws -> Bool {
+        do {
+            return try await process(record, failure: nil)
+        } catch let error where Self.isRefusal(error) {
+            logger.error("Repair command failed in the database", metadata: ["assure.error": "\(String(reflecting: error))"])
+            return try await process(record, failure: DatabaseError.describe(error))
+        }
+    }
+
+    /// SQL errors of the command itself; not serialization failures, deadlocks or unavailability, which retry.
+    static func isRefusal(_ error: any Error) -> Bool {
+        guard let state = DatabaseError.sqlState(of: error) else { return false }
+        return !(state.hasPrefix("40") || state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57"))
+    }
+
+    func process(_ record: InboundRecord, failure: String?) async throws -> Bool {
         let nowMs = clock()
         let partition = TopicPartition(topic: record.topic, partition: record.partition)
         return try await client.withTransaction(logger: logger) { connection -> Bool in
             let stored = try await OffsetRepository.lockForBatch(
                 group: settings.groupId, partitions: [partition], on: connection, logger: logger)
             guard record.offset >= stored[partition] ?? 0 else { return false }
-            let result = try await handle(record, nowMs: nowMs, on: connection)
+            let result =
+                if let failure {
+                    try await failed(record, detail: failure, nowMs: nowMs, on: connection)
+                } else {
+                    try await handle(record, nowMs: nowMs, on: connection)
+                }
             var outbox = [
                 OutboundMessage(
                     topic: settings.topics.repairs, key: Array(result.result.commandId.utf8),
@@ -69,6 +93,21 @@ public struct CommandProcessor: Sendable {
     struct Handled {
         var result: RepairResult
         var events: [IssueEvent]
+    }
+
+    /// The `failed` answer to a command whose transaction the database refused; remembered like any result.
+    func failed(_ record: InboundRecord, detail: String, nowMs: Int64, on connection: PostgresConnection) async throws
+        -> Handled
+    {
+        let command = try? CommandDecoder.decode(record.value ?? []).get()
+        let result = RepairResult(
+            commandId: command?.commandId ?? record.keyString ?? "", issueId: command?.issueId ?? "", outcome: .rejected,
+            action: nil, rejection: .failed, detail: detail, processedAt: Timestamp.format(nowMs))
+        if let command {
+            try await ProcessedCommandRepository.record(
+                result, actor: command.actor.id, reason: command.reason, on: connection, logger: logger)
+        }
+        return Handled(result: result, events: [])
     }
 
     func handle(_ record: InboundRecord, nowMs: Int64, on connection: PostgresConnection) async throws -> Handled {
@@ -104,7 +143,7 @@ public struct CommandProcessor: Sendable {
             // The repair's own rows, applied now so the pipeline agrees with the billing tables at once.
             let keys = output.records.flatMap(IssuePipeline.stateKeys(for:))
             let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
-            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) ?? Int64.min
+            let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var transitions: [IssueTransition] = []
             for billing in output.records {
                 pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)

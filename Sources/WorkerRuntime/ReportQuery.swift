@@ -49,7 +49,7 @@ public struct ReportQuery: Sendable {
 
     /// Stale-subscription issues as they would stand with another period (not stored, not published).
     func staleIssues(periodDays: Int64, nowMs: Int64, on connection: PostgresConnection) async throws -> [IssueEvent] {
-        guard let watermark = try await OffsetRepository.watermark(on: connection, logger: logger) else { return [] }
+        guard let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) else { return [] }
         var period = settings.checks
         period.periodDays = periodDays
         let pipeline = IssuePipeline(settings: period)

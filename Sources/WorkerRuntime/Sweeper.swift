@@ -49,7 +49,7 @@ public struct Sweeper: Service {
     public func sweepOnce(nowMs: Int64? = nil) async throws -> (due: Int, events: Int) {
         let now = nowMs ?? clock()
         let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int) in
-            let watermark = try await OffsetRepository.watermark(on: connection, logger: logger)
+            let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
             let due = try await EntityStateRepository.dueKeys(
                 nowMs: now, watermarkMs: watermark, limit: batchSize, on: connection, logger: logger)
             let keys = due.compactMap { StateKey(stringValue: $0.key) }

@@ -197,4 +197,33 @@ import WorkerRuntime
             #expect(results.compactMap(\.rejection) == [.notOpen])
         }
     }
+
+    @Test func aRepairTheDatabaseRefusesAnswersFailedAndAppliesNothing() async throws {
+        try await DatabaseDriver.with { driver in
+            let traffic = try await Self.seed(driver)
+            let id = Self.issueId(traffic, .creditBalanceMismatch)
+            let userId = String(id.dropFirst("credit-balance:".count))
+            let credits = try await driver.column("SELECT credits FROM users WHERE id = \(userId)", as: Int64.self)
+            // The audit row's id is taken already, so its insert violates the primary key.
+            try await driver.database.client.query(
+                "INSERT INTO credit_transactions (id, user_id, seq, type, amount, balance_after) VALUES ('ctx_audit_cmd_taken', 'someone', 1, 'AUDIT', 0, 0)")
+            let result = try await driver.command(driver.signed(issueId: id, commandId: "cmd_taken"))
+            #expect(result.outcome == .rejected)
+            #expect(result.rejection == .failed)
+            #expect(result.detail?.contains("23505") == true, "\(result.detail ?? "")")
+            #expect(try await driver.column("SELECT credits FROM users WHERE id = \(userId)", as: Int64.self) == credits)
+            #expect(try await driver.issue(id)?.status == .open)
+        }
+    }
+
+    @Test func aForgedCommandDoesNotTakeItsCommandId() async throws {
+        try await DatabaseDriver.with { driver in
+            let traffic = try await Self.seed(driver)
+            let id = Self.issueId(traffic, .creditBalanceMismatch)
+            var forged = driver.signed(issueId: id, commandId: "cmd_shared")
+            forged.signature = String(repeating: "0", count: 64)
+            #expect(try await driver.command(forged).rejection == .invalidSignature)
+            #expect(try await driver.command(driver.signed(issueId: id, commandId: "cmd_shared")).outcome == .applied)
+        }
+    }
 }
