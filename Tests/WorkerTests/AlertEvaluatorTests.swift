@@ -70,7 +70,10 @@ import WorkerRuntime
         try await DatabaseDriver.with { driver in
             let traffic = try await RepairCommandTests.seed(driver)
             let gap = RepairCommandTests.issueId(traffic, .ledgerSequenceGap)
-            func explain(_ command: RepairCommand) async throws -> RepairRejection? { try await driver.command(command).rejection }
+            func explain(_ command: RepairCommand) async throws -> RepairRejection? {
+                let result = try await driver.command(command)
+                return result.rejection
+            }
             #expect(try await explain(driver.signed(issueId: gap, actor: .init(id: "u", role: "USER"), action: .explain)) == .unauthorized)
             var forged = driver.signed(issueId: gap, action: .explain)
             forged.action = .repair

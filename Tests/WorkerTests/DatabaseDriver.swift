@@ -111,13 +111,13 @@ final class DatabaseDriver: Sendable {
         }.map(\.message).filter { $0.topic == topic }
     }
 
-    func column<T: PostgresDecodable>(_ sql: PostgresQuery, as type: T.Type) async throws -> [T] {
+    func column<T: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as type: T.Type) async throws -> [T] {
         var result: [T] = []
         for try await value in try await database.client.query(sql).decode(T.self) { result.append(value) }
         return result
     }
 
-    func query<each Column: PostgresDecodable>(_ sql: PostgresQuery, as type: (repeat each Column).Type) async throws
+    func query<each Column: PostgresDecodable & Sendable>(_ sql: PostgresQuery, as type: (repeat each Column).Type) async throws
         -> [(repeat each Column)]
     {
         var result: [(repeat each Column)] = []

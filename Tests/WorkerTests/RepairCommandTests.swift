@@ -130,7 +130,8 @@ import WorkerRuntime
             let traffic = try await Self.seed(driver)
             let id = Self.issueId(traffic, .creditBalanceMismatch)
             func rejection(_ command: RepairCommand) async throws -> RepairRejection? {
-                try await driver.command(command).rejection
+                let result = try await driver.command(command)
+                return result.rejection
             }
             var forged = driver.signed(issueId: id)
             forged.signature = String(repeating: "ab", count: 32)
