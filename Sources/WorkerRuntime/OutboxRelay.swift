@@ -38,7 +38,10 @@ public struct OutboxRelay: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
                 let published = try await relayOnce()
-                if published == 0 { await wakeup.wait(timeoutMs: pollIntervalMs) }
+                if published == 0 {
+                    metrics.outboxBacklog(try await backlog())
+                    await wakeup.wait(timeoutMs: pollIntervalMs)
+                }
             } catch {
                 logger.warning("Outbox relay round failed; retrying", metadata: ["assure.error": "\(String(reflecting: error))"])
                 await wakeup.wait(timeoutMs: max(pollIntervalMs, 1000))
@@ -47,6 +50,12 @@ public struct OutboxRelay: Service {
         // Drain what the last batches wrote before the producer and the database client stop.
         for _ in 0..<20 {
             guard let published = try? await relayOnce(), published > 0 else { break }
+        }
+    }
+
+    func backlog() async throws -> Int64 {
+        try await client.withConnection { connection in
+            try await OutboxRepository.backlog(on: connection, logger: logger)
         }
     }
 

@@ -103,14 +103,21 @@ public struct WorkerNode: Sendable {
 
     /// Waits for the database, migrates, then runs every service until a signal or cancellation.
     public func run(extra: [any Service] = [], signals: [UnixSignal] = [.sigterm, .sigint]) async throws {
-        let group = ServiceGroup(
-            configuration: .init(
-                services: services(extra: extra).map {
-                    .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup)
-                },
-                gracefulShutdownSignals: signals, logger: logger))
-        try await group.run()
+        var configuration = ServiceGroupConfiguration(
+            services: services(extra: extra).map {
+                .init(
+                    service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                    failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: signals, logger: logger)
+        // Shutdown is bounded: what has not finished by then is cancelled (uncommitted work is redone
+        // by whoever owns the partitions next, so nothing is lost).
+        configuration.maximumGracefulShutdownDuration = Self.maximumShutdown
+        try await ServiceGroup(configuration: configuration).run()
     }
+
+    /// The longest a graceful shutdown may take before the rest is cancelled.
+    public static let maximumShutdown: Duration = .seconds(30)
 }
 
 /// Runs the database pool as a service: migrations first, then the pool until shutdown.
