@@ -31,7 +31,28 @@ final class ChildWorker: Sendable {
         environment["ASSURE_RDKAFKA_SESSION_TIMEOUT_MS"] = "4000"
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
+        environment["ASSURE_COMMAND_KEY"] = "test-command-key"
         self.environment = environment
+    }
+
+    /// Runs another subcommand with the worker's environment; returns its exit status and output.
+    func runCommand(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let child = Process()
+        child.executableURL = executable
+        child.arguments = arguments
+        child.environment = environment
+        let pipe = Pipe()
+        child.standardOutput = pipe
+        child.standardError = pipe
+        try child.run()
+        // The pipe read blocks until the child exits: on a thread of its own, not the cooperative pool.
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                child.waitUntilExit()
+                continuation.resume(returning: (child.terminationStatus, String(decoding: data, as: UTF8.self)))
+            }
+        }
     }
 
     func start() throws {
