@@ -104,6 +104,16 @@ public final class KafkaConsumerGroup: Service, Sendable {
         }
     }
 
+    /// Consumer lag per partition: the high watermark last seen in fetch responses minus `nextOffsets`
+    /// (the next offset the caller will process). Non-blocking; partitions not fetched yet are absent.
+    public func lag(after nextOffsets: [TopicPartition: Int64]) -> [TopicPartition: Int64] {
+        var lag: [TopicPartition: Int64] = [:]
+        for (partition, next) in nextOffsets {
+            if let high = client.cachedHighWatermark(partition) { lag[partition] = max(0, high - next) }
+        }
+        return lag
+    }
+
     /// Stops fetching from `partitions` (records already gathered still arrive).
     public func pause(_ partitions: [TopicPartition]) throws { try client.pause(partitions) }
 

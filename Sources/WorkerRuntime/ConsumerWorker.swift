@@ -17,6 +17,7 @@ public struct ConsumerWorker: Service {
     let alertWakeup: WakeupSignal
     let status: WorkerStatus
     let logger: Logger
+    let metrics = WorkerMetrics()
 
     public init(
         group: KafkaConsumerGroup, processor: BatchProcessor, client: PostgresClient, settings: WorkerSettings,
@@ -41,6 +42,9 @@ public struct ConsumerWorker: Service {
                 switch event {
                 case .records(let batch):
                     try await processWithRetry(batch.records)
+                    for (partition, lag) in group.lag(after: batch.nextOffsets) {
+                        metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
+                    }
                 case .partitionsAssigned(let assignment):
                     let offsets = try await loadOffsets(assignment.partitions)
                     logger.info(

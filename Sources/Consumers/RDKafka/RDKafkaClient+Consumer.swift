@@ -85,6 +85,16 @@ extension RDKafkaClient {
         return RDKafkaTopicPartitionList.read(list).map(\.0)
     }
 
+    /// The partition's high watermark as last seen in fetch responses; `nil` before the first fetch.
+    /// Non-blocking: it reads librdkafka's cache, never the broker.
+    func cachedHighWatermark(_ partition: TopicPartition) -> Int64? {
+        var low: Int64 = -1
+        var high: Int64 = -1
+        let error = withHandle { rd_kafka_get_watermark_offsets($0, partition.topic, partition.partition, &low, &high) }
+        guard error == RD_KAFKA_RESP_ERR_NO_ERROR, high >= 0 else { return nil }
+        return high
+    }
+
     /// Leaves the group: revokes the assignment (through the rebalance callback) and closes.
     /// - Important: blocking: call only on the consumer's dedicated thread.
     func consumerClose() throws {
