@@ -10,7 +10,14 @@ import Shared
 struct KafkaDevCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kafka-dev",
-        abstract: "Run librdkafka's mock Kafka cluster with the contract's topics (prints bootstrap=<servers>)."
+        abstract: "Run librdkafka's mock Kafka cluster with the contract's topics (prints bootstrap=<servers>).",
+        discussion: """
+            For development and tests: other processes (workers, kcat) reach it on loopback until SIGINT/SIGTERM.
+
+            Examples:
+              assure-worker kafka-dev --brokers 3 --partitions 6
+              kcat -L -b <the printed bootstrap servers>
+            """
     )
 
     @Option(help: "Number of brokers.")

@@ -8,7 +8,13 @@ struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
         abstract: "Create or upgrade the billing reference tables and the assurance schema.",
-        discussion: "Safe to run repeatedly and from several processes at once."
+        discussion: """
+            Safe to run repeatedly and from several processes at once (an advisory lock serializes them).
+
+            Examples:
+              assure-worker migrate
+              assure-worker migrate --database-url postgres://assure:secret@db:5432/assure
+            """
     )
 
     @Option(
