@@ -25,9 +25,19 @@ struct EntityStateCodec: Sendable {
     func lockAndLoad(_ keys: some Sequence<StateKey>, on connection: PostgresConnection, logger: Logger) async throws
         -> InMemoryStateStore
     {
+        var lap = PhaseLap(times: nil)
+        return try await lockAndLoad(keys, on: connection, logger: logger, lap: &lap)
+    }
+
+    /// `lockAndLoad`, charging the SQL and the decoding to separate phases.
+    func lockAndLoad(
+        _ keys: some Sequence<StateKey>, on connection: PostgresConnection, logger: Logger, lap: inout PhaseLap
+    ) async throws -> InMemoryStateStore {
         let unique = Set(keys)
         let rows = try await EntityStateRepository.lockAndLoad(
             keys: unique.map { ($0.stringValue, $0.kind.rawValue) }, on: connection, logger: logger)
+        lap.end(.lockStates)
+        defer { lap.end(.decodeStates) }
         let store = InMemoryStateStore()
         for key in unique {
             if let row = rows[key.stringValue] { store.load(key, try state(from: row)) }
@@ -37,6 +47,14 @@ struct EntityStateCodec: Sendable {
 
     /// Writes back what the pipeline changed.
     func saveChanges(of store: InMemoryStateStore, on connection: PostgresConnection, logger: Logger) async throws {
+        var lap = PhaseLap(times: nil)
+        try await saveChanges(of: store, on: connection, logger: logger, lap: &lap)
+    }
+
+    /// `saveChanges`, charging the encoding and the SQL to separate phases.
+    func saveChanges(
+        of store: InMemoryStateStore, on connection: PostgresConnection, logger: Logger, lap: inout PhaseLap
+    ) async throws {
         var rows: [EntityStateRepository.Row] = []
         for (key, state) in store.changes {
             if let state {
@@ -48,6 +66,7 @@ struct EntityStateCodec: Sendable {
                         staleAtEventMs: nil))
             }
         }
+        lap.end(.encodeStates)
         try await EntityStateRepository.save(rows, on: connection, logger: logger)
     }
 }
