@@ -110,6 +110,15 @@ let package = Package(
             dependencies: ["Shared", "CheckPipeline"]
         ),
         .executableTarget(name: "DecodingBenchmark", dependencies: ["Shared", "Consumers"]),
+        // End-to-end throughput of one worker's batch processing against a throwaway PostgreSQL.
+        .executableTarget(
+            name: "WorkerBenchmark",
+            dependencies: [
+                "Shared", "Consumers", "CheckPipeline", "Persistence", "WorkerRuntime", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(name: "PipelineTests", dependencies: ["Shared", "CheckPipeline"]),
         .testTarget(
             name: "WorkerTests",

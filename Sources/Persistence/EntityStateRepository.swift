@@ -36,20 +36,28 @@ public enum EntityStateRepository {
         for entry in keys { unique[entry.key] = entry.kind }
         let sortedKeys = unique.keys.sorted()
         let kinds = sortedKeys.map { unique[$0]! }
-        try await connection.query(
+        let inserted = try await connection.query(
             """
             INSERT INTO assurance.entity_state (key, kind, state, updated_at)
             SELECT k, c, ''::bytea, now() FROM unnest(\(sortedKeys)::text[], \(kinds)::text[]) WITH ORDINALITY AS u(k, c, n)
             ORDER BY n
             ON CONFLICT (key) DO NOTHING
-            """, logger: logger)
-        let rows = try await connection.query(
-            """
-            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
-            WHERE key = ANY(\(sortedKeys)::text[]) ORDER BY key FOR UPDATE
+            RETURNING key
             """, logger: logger)
         var result: [String: Row] = [:]
         result.reserveCapacity(sortedKeys.count)
+        // A row this transaction just inserted is already ours alone (others block on it until we
+        // end): it needs neither a lock nor a read, which saves a lock record per new key.
+        for try await key in inserted.decode(String.self) {
+            result[key] = Row(key: key, kind: unique[key]!, state: [], settleDeadlineMs: nil, staleAtEventMs: nil)
+        }
+        let existing = result.isEmpty ? sortedKeys : sortedKeys.filter { result[$0] == nil }
+        guard !existing.isEmpty else { return result }
+        let rows = try await connection.query(
+            """
+            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
+            WHERE key = ANY(\(existing)::text[]) ORDER BY key FOR UPDATE
+            """, logger: logger)
         for try await (key, kind, state, settle, stale) in rows.decode(
             (String, String, ByteBuffer, Int64?, Int64?).self)
         {

@@ -57,8 +57,11 @@ public final class PostgresTestServer: Sendable {
     /// Initializes a fresh cluster in a temporary folder and starts it on a free loopback port.
     ///
     /// As root, `initdb`/`pg_ctl` run as user `postgres` (initdb refuses root) in a folder owned by it.
-    /// Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`): the data is thrown away.
-    public static func start(logger: Logger = Logger(label: "assure.test.postgres")) async throws -> PostgresTestServer {
+    /// Durability is off (`fsync`, `synchronous_commit`, `full_page_writes`) unless `durable` is true:
+    /// the data is thrown away, but a benchmark wants commits that really reach the disk.
+    public static func start(
+        durable: Bool = false, logger: Logger = Logger(label: "assure.test.postgres")
+    ) async throws -> PostgresTestServer {
         let binDirectory = try await findBinDirectory()
         let baseDirectory = "/tmp"
         await offPool { PostgresServerRegistry.sweepLeftovers(in: baseDirectory) }
@@ -89,8 +92,8 @@ public final class PostgresTestServer: Sendable {
                         binDirectory + "/pg_ctl",
                         [
                             "-D", dataDirectory, "-l", dataDirectory + "/server.log", "-w", "-t", "60", "start", "-o",
-                            "-p \(port) -k \(dataDirectory) -c listen_addresses=127.0.0.1 -c fsync=off"
-                                + " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                            "-p \(port) -k \(dataDirectory) -c listen_addresses=127.0.0.1 -c max_connections=300"
+                                + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"),
                         ],
                         asPostgres: runAs != nil, what: "pg_ctl start"
                     )

@@ -44,10 +44,12 @@ public struct BatchProcessor: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let metrics = WorkerMetrics()
+    /// Where batch time goes, when someone (the benchmark) asks.
+    let phaseTimes: BatchPhaseTimes?
 
     public init(
         client: PostgresClient, settings: WorkerSettings, deadLetterPolicy: DeadLetterPolicy = .deadLetter,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, phaseTimes: BatchPhaseTimes? = nil
     ) {
         self.client = client
         self.settings = settings
@@ -58,6 +60,7 @@ public struct BatchProcessor: Sendable {
         self.deadLetterPolicy = deadLetterPolicy
         self.clock = clock
         self.logger = logger
+        self.phaseTimes = phaseTimes
     }
 
     /// Processes a batch: the data records in one transaction, then each command in its own.
@@ -81,6 +84,7 @@ public struct BatchProcessor: Sendable {
 
     func processData(_ records: [InboundRecord]) async throws -> Summary {
         let nowMs = clock()
+        var lap = PhaseLap(times: phaseTimes)
         // Decode outside the transaction: it is pure and the hot part of the CPU work.
         var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
         decoded.reserveCapacity(records.count)
@@ -93,11 +97,14 @@ public struct BatchProcessor: Sendable {
             }
         }
         let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
+        lap.end(.decode)
         let (summary, events) = try await client.withTransaction(logger: logger) {
             connection -> (Summary, [IssueEvent]) in
+            lap.end(.begin)
             var summary = Summary()
             let stored = try await OffsetRepository.lockForBatch(
                 group: settings.groupId, partitions: partitions, on: connection, logger: logger)
+            lap.end(.lockOffsets)
             var keys = Set<StateKey>()
             var fresh: [(record: InboundRecord, outcome: DecodeOutcome)] = []
             fresh.reserveCapacity(decoded.count)
@@ -112,8 +119,11 @@ public struct BatchProcessor: Sendable {
                 }
                 fresh.append(entry)
             }
-            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
-            var watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            lap.end(.collectKeys)
+            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger, lap: &lap)
+            var watermark =
+                try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            lap.end(.lockStates)
             var positions: [TopicPartition: OffsetRepository.Position] = [:]
             var transitions: [IssueTransition] = []
             var outbox: [OutboundMessage] = []
@@ -156,21 +166,110 @@ public struct BatchProcessor: Sendable {
                 }
                 positions[partition] = position
             }
-            try await codec.saveChanges(of: store, on: connection, logger: logger)
+            lap.end(.pipeline)
+            try await codec.saveChanges(of: store, on: connection, logger: logger, lap: &lap)
+            lap.end(.saveStates)
             let events = try await IssueRepository.apply(
                 transitions.map(IssueChange.init), on: connection, logger: logger)
+            lap.end(.issues)
             outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
             try await OutboxRepository.append(outbox, on: connection, logger: logger)
+            lap.end(.outbox)
             try await OffsetRepository.store(
                 group: settings.groupId, positions: Array(positions.values), on: connection, logger: logger)
+            lap.end(.storeOffsets)
             summary.issueEvents = events.count
             return (summary, events)
         }
+        lap.end(.commit)
         var byTopic: [String: Int] = [:]
         for record in records { byTopic[record.topic, default: 0] += 1 }
         for (topic, count) in byTopic { metrics.recordsConsumed(topic: topic, count: count) }
         metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
+        lap.end(.metrics)
         return summary
+    }
+}
+
+/// Wall time spent in each phase of processed batches, summed over batches (for the benchmark).
+///
+/// Phases are per batch, not per record, so timing them costs a few clock reads per batch.
+public final class BatchPhaseTimes: @unchecked Sendable {
+    // @unchecked: `totals` is only touched under `lock`.
+
+    /// The steps of `BatchProcessor.processData`, in order.
+    public enum Phase: String, Sendable, CaseIterable {
+        /// Decoding the input messages (outside the transaction).
+        case decode
+        /// `BEGIN` (and taking a pooled connection).
+        case begin
+        /// Locking the batch's offset rows (the fence).
+        case lockOffsets
+        /// Dropping fenced records and collecting the state keys the batch touches.
+        case collectKeys
+        /// Creating, locking and reading the entity state rows, and reading the watermark (SQL).
+        case lockStates
+        /// Decoding the loaded entity states.
+        case decodeStates
+        /// Running the check pipeline over the batch.
+        case pipeline
+        /// Encoding the changed entity states.
+        case encodeStates
+        /// Writing the changed entity states (SQL).
+        case saveStates
+        /// Locking, merging and writing issue rows (SQL and JSON).
+        case issues
+        /// Encoding issue events and appending the outbox rows.
+        case outbox
+        /// Storing the new offsets.
+        case storeOffsets
+        /// `COMMIT` (the WAL flush when fsync is on).
+        case commit
+        /// Per-batch metrics after commit.
+        case metrics
+    }
+
+    private let lock = NSLock()
+    private var totals: [Phase: Duration] = [:]
+
+    public init() {}
+
+    public func add(_ phase: Phase, _ duration: Duration) {
+        lock.lock()
+        defer { lock.unlock() }
+        totals[phase, default: .zero] += duration
+    }
+
+    /// The summed time of each phase so far.
+    public var snapshot: [Phase: Duration] {
+        lock.lock()
+        defer { lock.unlock() }
+        return totals
+    }
+
+    public func reset() {
+        lock.lock()
+        defer { lock.unlock() }
+        totals = [:]
+    }
+}
+
+/// Times consecutive phases of one batch: each `end` charges the time since the previous one.
+struct PhaseLap {
+    let times: BatchPhaseTimes?
+    private var last: ContinuousClock.Instant
+
+    init(times: BatchPhaseTimes?) {
+        self.times = times
+        last = .now
+    }
+
+    @inline(__always)
+    mutating func end(_ phase: BatchPhaseTimes.Phase) {
+        guard let times else { return }
+        let now = ContinuousClock.now
+        times.add(phase, now - last)
+        last = now
     }
 }
 

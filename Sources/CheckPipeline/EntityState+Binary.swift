@@ -1,0 +1,453 @@
+import Shared
+
+/// A compact binary form of entity states, for the worker's state table (hot path: every batch
+/// decodes the states it touches and encodes the ones it changed).
+///
+/// Layout: a version byte (`EntityState.binaryVersion`), a case tag, then the fields in
+/// declaration order. Integers are zigzag LEB128 varints, strings a varint byte count and UTF-8,
+/// optionals a presence byte, arrays a varint count, enums a fixed code per case (never the
+/// declaration order). The first byte is never `{`, so readers can still tell old JSON rows apart.
+/// - Important: Changing a stored field means a new version byte, and decoding the old ones.
+extension EntityState {
+    /// The version byte of the current layout.
+    public static let binaryVersion: UInt8 = 1
+
+    /// Appends the binary form of the state to `bytes`.
+    public func encodeBinary(into bytes: inout [UInt8]) {
+        var writer = BinaryStateWriter(bytes: bytes)
+        bytes = []  // keep `writer.bytes` uniquely referenced while it grows
+        writer.byte(Self.binaryVersion)
+        switch self {
+        case .user(let state):
+            writer.byte(0)
+            writer.user(state.fields)
+        case .stripeEvent(let state):
+            writer.byte(1)
+            writer.stripeEvent(state)
+        case .carrierGroup(let state):
+            writer.byte(2)
+            writer.rowGroup(state.rows)
+            writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
+        case .planGate(let state):
+            writer.byte(3)
+            writer.tiers(state.allowedTiers)
+            writer.int(state.updatedAtMs)
+            writer.optional(state.open) { $0.gateEvidence($1) }
+        }
+        bytes = writer.bytes
+    }
+
+    /// The binary form of the state.
+    public var binary: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(128)
+        encodeBinary(into: &bytes)
+        return bytes
+    }
+
+    /// Decodes the binary form written by `encodeBinary(into:)`.
+    public init(binary bytes: UnsafeRawBufferPointer) throws(EntityStateBinaryError) {
+        var reader = BinaryStateReader(bytes: bytes)
+        let version = try reader.byte()
+        guard version == Self.binaryVersion else { throw EntityStateBinaryError("unknown version byte \(version)") }
+        switch try reader.byte() {
+        case 0:
+            var state = UserState(userId: "")
+            state.fields = try reader.user()
+            self = .user(state)
+        case 1:
+            self = .stripeEvent(try reader.stripeEvent())
+        case 2:
+            var state = CarrierGroupState()
+            state.rows = try reader.rowGroup()
+            state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+            self = .carrierGroup(state)
+        case 3:
+            let tiers = try reader.tiers()
+            var state = PlanGateState(allowedTiers: tiers, updatedAtMs: try reader.int())
+            state.open = try reader.optional { reader throws(EntityStateBinaryError) in try reader.gateEvidence() }
+            self = .planGate(state)
+        case let tag:
+            throw EntityStateBinaryError("unknown entity state tag \(tag)")
+        }
+        guard reader.isAtEnd else { throw EntityStateBinaryError("\(reader.remaining) trailing bytes") }
+    }
+
+    /// Decodes the binary form written by `encodeBinary(into:)`.
+    public init(binary bytes: [UInt8]) throws(EntityStateBinaryError) {
+        let result = bytes.withUnsafeBytes { raw in Result { () throws(EntityStateBinaryError) in try EntityState(binary: raw) } }
+        self = try result.get()
+    }
+}
+
+/// A binary entity state that cannot be decoded (truncated, corrupt, or from a newer layout).
+public struct EntityStateBinaryError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    init(_ description: String) { self.description = "entity state: " + description }
+}
+
+// MARK: - Writing
+
+struct BinaryStateWriter {
+    var bytes: [UInt8]
+
+    @inline(__always) mutating func byte(_ value: UInt8) { bytes.append(value) }
+
+    @inline(__always) mutating func bool(_ value: Bool) { bytes.append(value ? 1 : 0) }
+
+    /// Zigzag LEB128: small magnitudes of either sign take few bytes.
+    @inline(__always) mutating func int(_ value: Int64) {
+        var rest = UInt64(bitPattern: (value << 1) ^ (value >> 63))
+        while rest >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: rest) | 0x80)
+            rest >>= 7
+        }
+        bytes.append(UInt8(truncatingIfNeeded: rest))
+    }
+
+    @inline(__always) mutating func count(_ value: Int) { int(Int64(value)) }
+
+    mutating func string(_ value: String) {
+        var value = value
+        value.withUTF8 { utf8 in
+            count(utf8.count)
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    @inline(__always) mutating func optional<T>(_ value: T?, _ write: (inout Self, T) -> Void) {
+        if let value {
+            byte(1)
+            write(&self, value)
+        } else {
+            byte(0)
+        }
+    }
+
+    mutating func optionalInt(_ value: Int64?) { optional(value) { $0.int($1) } }
+    mutating func optionalString(_ value: String?) { optional(value) { $0.string($1) } }
+
+    mutating func tier(_ value: Tier) {
+        switch value {
+        case .free: byte(0)
+        case .pro: byte(1)
+        case .team: byte(2)
+        }
+    }
+
+    mutating func role(_ value: Role) {
+        switch value {
+        case .user: byte(0)
+        case .admin: byte(1)
+        case .superAdmin: byte(2)
+        }
+    }
+
+    mutating func level(_ value: PlanPolicy.Level) {
+        switch value {
+        case .free: byte(0)
+        case .premium: byte(1)
+        case .team: byte(2)
+        }
+    }
+
+    mutating func tiers(_ values: [Tier]) {
+        count(values.count)
+        for value in values { tier(value) }
+    }
+
+    mutating func strings(_ values: [String]) {
+        count(values.count)
+        for value in values { string(value) }
+    }
+
+    mutating func user(_ fields: UserState.Fields) {
+        string(fields.userId)
+        count(fields.runs.count)
+        for run in fields.runs {
+            int(run.lo)
+            int(run.hi)
+            int(run.loAmount)
+            int(run.loBalanceAfter)
+            int(run.hiBalanceAfter)
+            int(run.gapBelowSinceMs)
+        }
+        optional(fields.account) { $0.account($1) }
+        optionalInt(fields.maxVersion)
+        count(fields.tierPoints.count)
+        for point in fields.tierPoints {
+            int(point.atMs)
+            tier(point.tier)
+        }
+        optionalInt(fields.paidSinceMs)
+        optionalInt(fields.lastInvoiceGrantMs)
+        count(fields.pendingGrants.count)
+        for grant in fields.pendingGrants {
+            string(grant.rowId)
+            int(grant.seq)
+            int(grant.amount)
+            int(grant.createdAtMs)
+            optionalString(grant.stripeInvoiceId)
+            int(grant.deadlineMs)
+        }
+        optionalInt(fields.mismatchSinceMs)
+        optional(fields.openBalance) {
+            $0.int($1.balance)
+            $0.int($1.ledgerBalanceAfter)
+            $0.int($1.ledgerSeq)
+        }
+        count(fields.openGaps.count)
+        for gap in fields.openGaps {
+            int(gap.first)
+            int(gap.last)
+        }
+        optional(fields.openPaidWithoutCustomer) { $0.accountEvidence($1) }
+        optional(fields.openTierMismatch) { $0.accountEvidence($1) }
+        optional(fields.openUnlimited) { $0.accountEvidence($1) }
+        optional(fields.openStale) {
+            $0.tier($1.tier)
+            $0.int($1.paidSinceMs)
+            $0.optionalInt($1.lastInvoiceGrantMs)
+        }
+    }
+
+    mutating func account(_ account: AccountSnapshot) {
+        string(account.userId)
+        role(account.role)
+        tier(account.tier)
+        int(account.credits)
+        bool(account.unlimitedCredits)
+        optionalString(account.stripeCustomerId)
+        optionalString(account.stripeSubscriptionId)
+        optionalString(account.subscriptionStatus)
+        int(account.updatedAtMs)
+        optionalInt(account.version)
+    }
+
+    mutating func accountEvidence(_ evidence: AccountEvidence) {
+        optional(evidence.tier) { $0.tier($1) }
+        optional(evidence.role) { $0.role($1) }
+        optionalString(evidence.subscriptionStatus)
+        optionalString(evidence.stripeCustomerId)
+    }
+
+    mutating func stripeEvent(_ state: StripeEventState) {
+        bool(state.webhookSeen)
+        rowGroup(state.carriers)
+        rowGroup(state.credits)
+        optionalInt(state.missingSinceMs)
+        optional(state.openMissing) { $0.groupEvidence($1) }
+        optional(state.openDuplicate) { $0.groupEvidence($1) }
+    }
+
+    mutating func rowGroup(_ group: RowGroup) {
+        count(group.count)
+        strings(group.rowIds)
+        optionalString(group.minUserId)
+    }
+
+    mutating func groupEvidence(_ evidence: GroupEvidence) {
+        strings(evidence.rowIds)
+        count(evidence.rowCount)
+        optionalString(evidence.userId)
+    }
+
+    mutating func gateEvidence(_ evidence: GateEvidence) {
+        tiers(evidence.allowed)
+        tiers(evidence.expected)
+        level(evidence.level)
+    }
+}
+
+// MARK: - Reading
+
+struct BinaryStateReader {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    var isAtEnd: Bool { position == bytes.count }
+    var remaining: Int { bytes.count - position }
+
+    @inline(__always) mutating func byte() throws(EntityStateBinaryError) -> UInt8 {
+        guard position < bytes.count else { throw EntityStateBinaryError("truncated at byte \(position)") }
+        defer { position += 1 }
+        return bytes[position]
+    }
+
+    mutating func bool() throws(EntityStateBinaryError) -> Bool {
+        switch try byte() {
+        case 0: false
+        case 1: true
+        case let other: throw EntityStateBinaryError("bad flag \(other) at byte \(position - 1)")
+        }
+    }
+
+    @inline(__always) mutating func int() throws(EntityStateBinaryError) -> Int64 {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while true {
+            let next = try byte()
+            guard shift < 64, shift < 63 || next <= 1 else {
+                throw EntityStateBinaryError("varint too long at byte \(position - 1)")
+            }
+            result |= UInt64(next & 0x7F) << shift
+            if next < 0x80 { break }
+            shift += 7
+        }
+        return Int64(bitPattern: result >> 1) ^ -Int64(bitPattern: result & 1)
+    }
+
+    /// A non-negative count that cannot exceed what is left to read (guards allocation).
+    mutating func count() throws(EntityStateBinaryError) -> Int {
+        let value = try int()
+        guard value >= 0, value <= Int64(remaining) else { throw EntityStateBinaryError("bad count \(value)") }
+        return Int(value)
+    }
+
+    mutating func string() throws(EntityStateBinaryError) -> String {
+        let length = try count()
+        defer { position += length }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[position..<position + length]), as: UTF8.self)
+    }
+
+    @inline(__always) mutating func optional<T>(
+        _ read: (inout Self) throws(EntityStateBinaryError) -> T
+    ) throws(EntityStateBinaryError) -> T? {
+        try bool() ? try read(&self) : nil
+    }
+
+    mutating func optionalInt() throws(EntityStateBinaryError) -> Int64? {
+        try optional { reader throws(EntityStateBinaryError) in try reader.int() }
+    }
+
+    mutating func optionalString() throws(EntityStateBinaryError) -> String? {
+        try optional { reader throws(EntityStateBinaryError) in try reader.string() }
+    }
+
+    mutating func tier() throws(EntityStateBinaryError) -> Tier {
+        switch try byte() {
+        case 0: .free
+        case 1: .pro
+        case 2: .team
+        case let other: throw EntityStateBinaryError("bad tier code \(other)")
+        }
+    }
+
+    mutating func role() throws(EntityStateBinaryError) -> Role {
+        switch try byte() {
+        case 0: .user
+        case 1: .admin
+        case 2: .superAdmin
+        case let other: throw EntityStateBinaryError("bad role code \(other)")
+        }
+    }
+
+    mutating func level() throws(EntityStateBinaryError) -> PlanPolicy.Level {
+        switch try byte() {
+        case 0: .free
+        case 1: .premium
+        case 2: .team
+        case let other: throw EntityStateBinaryError("bad plan level code \(other)")
+        }
+    }
+
+    mutating func tiers() throws(EntityStateBinaryError) -> [Tier] {
+        let n = try count()
+        var values: [Tier] = []
+        values.reserveCapacity(n)
+        for _ in 0..<n { values.append(try tier()) }
+        return values
+    }
+
+    mutating func strings() throws(EntityStateBinaryError) -> [String] {
+        let n = try count()
+        var values: [String] = []
+        values.reserveCapacity(n)
+        for _ in 0..<n { values.append(try string()) }
+        return values
+    }
+
+    mutating func user() throws(EntityStateBinaryError) -> UserState.Fields {
+        var fields = UserState.Fields(userId: try string())
+        let runs = try count()
+        fields.runs.reserveCapacity(runs)
+        for _ in 0..<runs {
+            fields.runs.append(
+                SeqRun(
+                    lo: try int(), hi: try int(), loAmount: try int(), loBalanceAfter: try int(),
+                    hiBalanceAfter: try int(), gapBelowSinceMs: try int()))
+        }
+        fields.account = try optional { reader throws(EntityStateBinaryError) in try reader.account() }
+        fields.maxVersion = try optionalInt()
+        let points = try count()
+        fields.tierPoints.reserveCapacity(points)
+        for _ in 0..<points { fields.tierPoints.append(TierPoint(atMs: try int(), tier: try tier())) }
+        fields.paidSinceMs = try optionalInt()
+        fields.lastInvoiceGrantMs = try optionalInt()
+        let grants = try count()
+        fields.pendingGrants.reserveCapacity(grants)
+        for _ in 0..<grants {
+            fields.pendingGrants.append(
+                PendingGrant(
+                    rowId: try string(), seq: try int(), amount: try int(), createdAtMs: try int(),
+                    stripeInvoiceId: try optionalString(), deadlineMs: try int()))
+        }
+        fields.mismatchSinceMs = try optionalInt()
+        fields.openBalance = try optional { reader throws(EntityStateBinaryError) in
+            BalanceEvidence(balance: try reader.int(), ledgerBalanceAfter: try reader.int(), ledgerSeq: try reader.int())
+        }
+        let gaps = try count()
+        fields.openGaps.reserveCapacity(gaps)
+        for _ in 0..<gaps { fields.openGaps.append(GapEvidence(first: try int(), last: try int())) }
+        fields.openPaidWithoutCustomer = try optional { reader throws(EntityStateBinaryError) in try reader.accountEvidence() }
+        fields.openTierMismatch = try optional { reader throws(EntityStateBinaryError) in try reader.accountEvidence() }
+        fields.openUnlimited = try optional { reader throws(EntityStateBinaryError) in try reader.accountEvidence() }
+        fields.openStale = try optional { reader throws(EntityStateBinaryError) in
+            StaleEvidence(tier: try reader.tier(), paidSinceMs: try reader.int(), lastInvoiceGrantMs: try reader.optionalInt())
+        }
+        return fields
+    }
+
+    mutating func account() throws(EntityStateBinaryError) -> AccountSnapshot {
+        AccountSnapshot(
+            userId: try string(), role: try role(), tier: try tier(), credits: try int(), unlimitedCredits: try bool(),
+            stripeCustomerId: try optionalString(), stripeSubscriptionId: try optionalString(),
+            subscriptionStatus: try optionalString(), updatedAtMs: try int(), version: try optionalInt())
+    }
+
+    mutating func accountEvidence() throws(EntityStateBinaryError) -> AccountEvidence {
+        AccountEvidence(
+            tier: try optional { reader throws(EntityStateBinaryError) in try reader.tier() },
+            role: try optional { reader throws(EntityStateBinaryError) in try reader.role() },
+            subscriptionStatus: try optionalString(), stripeCustomerId: try optionalString())
+    }
+
+    mutating func stripeEvent() throws(EntityStateBinaryError) -> StripeEventState {
+        var state = StripeEventState()
+        state.webhookSeen = try bool()
+        state.carriers = try rowGroup()
+        state.credits = try rowGroup()
+        state.missingSinceMs = try optionalInt()
+        state.openMissing = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+        state.openDuplicate = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+        return state
+    }
+
+    mutating func rowGroup() throws(EntityStateBinaryError) -> RowGroup {
+        var group = RowGroup()
+        group.count = Int(try int())
+        group.rowIds = try strings()
+        group.minUserId = try optionalString()
+        return group
+    }
+
+    mutating func groupEvidence() throws(EntityStateBinaryError) -> GroupEvidence {
+        GroupEvidence(rowIds: try strings(), rowCount: Int(try int()), userId: try optionalString())
+    }
+
+    mutating func gateEvidence() throws(EntityStateBinaryError) -> GateEvidence {
+        GateEvidence(allowed: try tiers(), expected: try tiers(), level: try level())
+    }
+}
