@@ -51,14 +51,20 @@ struct KafkaDevCommandTests {
     }
 
     /// Runs a command to completion (with a bounded wait) and returns its standard output.
+    ///
+    /// Output goes to a temporary file, not a pipe: a pipe's write end can leak into a child another
+    /// test spawns at the same moment, and then its end of file never comes.
     static func run(_ arguments: [String], input: String? = nil, timeout: Duration = .seconds(60)) async throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        let output = Pipe()
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("kcat-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let output = try FileHandle(forWritingTo: outputURL)
+        defer { try? output.close() }
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
-        let collected = OutputCollector(output)
         let stdin = Pipe()
         process.standardInput = stdin
         try process.run()
@@ -75,8 +81,7 @@ struct KafkaDevCommandTests {
         guard process.terminationStatus == 0 else {
             throw CommandFailure(message: "\(arguments) exited with \(process.terminationStatus)")
         }
-        try await KafkaTestSupport.eventually("the end of \(arguments[0])'s output", timeout: .seconds(30)) { collected.ended }
-        return collected.text
+        return String(decoding: try Data(contentsOf: outputURL), as: UTF8.self)
     }
 
     @Test("kafka-dev prints bootstrap=, and kcat lists the contract's topics, produces and consumes")

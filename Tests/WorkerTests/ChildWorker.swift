@@ -37,22 +37,37 @@ final class ChildWorker: Sendable {
 
     /// Runs another subcommand with the worker's environment; returns its exit status and output.
     func runCommand(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await Self.run(executable, arguments, environment: environment)
+    }
+
+    /// Runs `executable` to its end and returns its exit status and output (standard output and error).
+    ///
+    /// Output goes to a temporary file, not a pipe: a pipe's write end can leak into a child another test
+    /// spawns at the same moment, and then its end of file never comes.
+    static func run(_ executable: URL, _ arguments: [String], environment: [String: String]? = nil) async throws
+        -> (status: Int32, output: String)
+    {
+        let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("assure-\(UUID().uuidString).out")
+        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: outputURL) }
+        let output = try FileHandle(forWritingTo: outputURL)
+        defer { try? output.close() }
         let child = Process()
         child.executableURL = executable
         child.arguments = arguments
-        child.environment = environment
-        let pipe = Pipe()
-        child.standardOutput = pipe
-        child.standardError = pipe
-        try child.run()
-        // The pipe read blocks until the child exits: on a thread of its own, not the cooperative pool.
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                child.waitUntilExit()
-                continuation.resume(returning: (child.terminationStatus, String(decoding: data, as: UTF8.self)))
+        if let environment { child.environment = environment }
+        child.standardOutput = output
+        child.standardError = output
+        let status = await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
+            child.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
+            do {
+                try child.run()
+            } catch {
+                child.terminationHandler = nil
+                continuation.resume(returning: -1)
             }
         }
+        return (status, String(decoding: try Data(contentsOf: outputURL), as: UTF8.self))
     }
 
     func start() throws {

@@ -4,22 +4,9 @@ import Testing
 /// The README's first command, in a reduced size: `assure-worker demo` as a child process.
 @Suite struct DemoTests {
     @Test func theDemoFindsTheInjectedFaultsAppliesOneRepairOfEveryKindAndAuditsClean() async throws {
-        let child = Process()
-        child.executableURL = try ChildWorker.executableURL()
-        child.arguments = ["demo", "--users", "150", "--events-per-user", "10", "--settle-ms", "1000"]
-        let output = Pipe()
-        child.standardOutput = output
-        child.standardError = output
-        try child.run()
-        // Read on a thread of its own: the pipe blocks until the child writes or exits.
-        let text = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
-            Thread.detachNewThread {
-                let data = output.fileHandleForReading.readDataToEndOfFile()
-                child.waitUntilExit()
-                continuation.resume(returning: String(decoding: data, as: UTF8.self))
-            }
-        }
-        #expect(child.terminationStatus == 0, "demo output:\n\(text)")
+        let (status, text) = try await ChildWorker.run(
+            try ChildWorker.executableURL(), ["demo", "--users", "150", "--events-per-user", "10", "--settle-ms", "1000"])
+        #expect(status == 0, "demo output:\n\(text)")
         #expect(text.contains("injected faults detected"))
         for action in ["sync_balance", "downgrade_to_free", "disable_unlimited_credits", "backfill_webhook_record"] {
             let line = text.split(separator: "\n").first { $0.hasPrefix("  \(action) ") }
