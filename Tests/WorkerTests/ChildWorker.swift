@@ -48,7 +48,7 @@ final class ChildWorker: Sendable {
         -> (status: Int32, output: String)
     {
         let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("assure-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: outputURL) }
         let output = try FileHandle(forWritingTo: outputURL)
         defer { try? output.close() }
