@@ -59,7 +59,8 @@ struct AssureConfiguration: Sendable {
             alertDedupSeconds: try integer("ASSURE_ALERT_DEDUP_S", default: 3600, range: 1...31_536_000),
             alertGroupWaitMs: try integer("ASSURE_ALERT_GROUP_WAIT_MS", default: 5000, range: 0...3_600_000),
             commandTTLSeconds: try integer("ASSURE_COMMAND_TTL_S", default: 900, range: 1...31_536_000),
-            commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
+            commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) },
+            stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)))
         let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
         let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter
         return AssureConfiguration(

@@ -17,13 +17,19 @@ public enum EntityStateRepository {
         public var state: [UInt8]
         public var settleDeadlineMs: Int64?
         public var staleAtEventMs: Int64?
+        /// The row's version: 0 for a row created empty, one more with every write of its state.
+        public var version: Int64
 
-        public init(key: String, kind: String, state: [UInt8], settleDeadlineMs: Int64?, staleAtEventMs: Int64?) {
+        public init(
+            key: String, kind: String, state: [UInt8], settleDeadlineMs: Int64?, staleAtEventMs: Int64?,
+            version: Int64 = 0
+        ) {
             self.key = key
             self.kind = kind
             self.state = state
             self.settleDeadlineMs = settleDeadlineMs
             self.staleAtEventMs = staleAtEventMs
+            self.version = version
         }
     }
 
@@ -55,35 +61,36 @@ public enum EntityStateRepository {
         guard !existing.isEmpty else { return result }
         let rows = try await connection.query(
             """
-            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
+            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms, version FROM assurance.entity_state
             WHERE key = ANY(\(existing)::text[]) ORDER BY key FOR UPDATE
             """, logger: logger)
-        for try await (key, kind, state, settle, stale) in rows.decode(
-            (String, String, ByteBuffer, Int64?, Int64?).self)
-        {
-            result[key] = Row(
-                key: key, kind: kind, state: Array(buffer: state), settleDeadlineMs: settle, staleAtEventMs: stale)
-        }
+        try await collect(rows, into: &result)
         return result
     }
 
-    /// Writes changed states in one statement.
+    static func collect(_ rows: PostgresRowSequence, into result: inout [String: Row]) async throws {
+        for try await (key, kind, state, settle, stale, version) in rows.decode(
+            (String, String, ByteBuffer, Int64?, Int64?, Int64).self)
+        {
+            result[key] = Row(
+                key: key, kind: kind, state: Array(buffer: state), settleDeadlineMs: settle, staleAtEventMs: stale,
+                version: version)
+        }
+    }
+
+    /// Writes changed states of rows locked by `lockAndLoad` in one statement, one version up each.
     public static func save(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
         guard !rows.isEmpty else { return }
-        let keys = rows.map(\.key)
-        let kinds = rows.map(\.kind)
-        let states = rows.map { ByteBuffer(bytes: $0.state) }
-        let settle = rows.map { $0.settleDeadlineMs ?? -1 }
-        let stale = rows.map { $0.staleAtEventMs ?? Int64.min }
+        let columns = Columns(rows)
         try await connection.query(
             """
-            INSERT INTO assurance.entity_state (key, kind, state, settle_deadline_ms, stale_at_event_ms, updated_at)
-            SELECT k, c, s, NULLIF(d, -1), NULLIF(e, -9223372036854775808), now()
-            FROM unnest(\(keys)::text[], \(kinds)::text[], \(states)::bytea[], \(settle)::bigint[], \(stale)::bigint[])
-              AS u(k, c, s, d, e)
+            INSERT INTO assurance.entity_state (key, kind, state, settle_deadline_ms, stale_at_event_ms, updated_at, version)
+            SELECT k, c, s, NULLIF(d, -1), NULLIF(e, -9223372036854775808), now(), 1
+            FROM unnest(\(columns.keys)::text[], \(columns.kinds)::text[], \(columns.states)::bytea[],
+              \(columns.settle)::bigint[], \(columns.stale)::bigint[]) AS u(k, c, s, d, e)
             ON CONFLICT (key) DO UPDATE SET state = EXCLUDED.state, kind = EXCLUDED.kind,
               settle_deadline_ms = EXCLUDED.settle_deadline_ms, stale_at_event_ms = EXCLUDED.stale_at_event_ms,
-              updated_at = now()
+              updated_at = now(), version = assurance.entity_state.version + 1
             """, logger: logger)
     }
 

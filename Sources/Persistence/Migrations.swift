@@ -1,7 +1,7 @@
 /// The schema, as an ordered list of migrations. Append new ones; never edit an applied one.
 public enum Migrations {
     /// Every migration of this binary, in version order.
-    public static let all: [Migration] = [billingReferenceTables, assuranceSchema]
+    public static let all: [Migration] = [billingReferenceTables, assuranceSchema, entityStateVersions]
 
     /// The schema holding the worker's own tables.
     public static let assuranceSchemaName = "assurance"
@@ -173,6 +173,36 @@ public enum Migrations {
                 id int PRIMARY KEY,
                 state jsonb NOT NULL
             )
+            """,
+        ]
+    )
+
+    /// Migration 3: a version per entity state row, so a worker can keep states in memory and write
+    /// them back only if nobody changed them since (optimistic concurrency, see `EntityStateRepository`).
+    public static let entityStateVersions = Migration(
+        version: 3,
+        name: "entity state versions",
+        statements: [
+            "ALTER TABLE assurance.entity_state ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0",
+            // Updates of the rows whose version is still the one read, joined by key: one index
+            // lookup per row, never a scan of the whole table (whatever the table statistics say).
+            """
+            CREATE OR REPLACE FUNCTION assurance.update_entity_states(
+                keys text[], kinds text[], states bytea[], settle bigint[], stale bigint[], versions bigint[]
+            ) RETURNS bigint LANGUAGE sql
+            SET enable_hashjoin = off SET enable_mergejoin = off SET enable_seqscan = off
+            AS $$
+                WITH changed AS (
+                    UPDATE assurance.entity_state AS t
+                    SET state = u.s, kind = u.c, settle_deadline_ms = NULLIF(u.d, -1),
+                        stale_at_event_ms = NULLIF(u.e, -9223372036854775808), version = t.version + 1,
+                        updated_at = now()
+                    FROM unnest(keys, kinds, states, settle, stale, versions) AS u(k, c, s, d, e, v)
+                    WHERE t.key = u.k AND t.version = u.v
+                    RETURNING 1
+                )
+                SELECT count(*) FROM changed
+            $$
             """,
         ]
     )

@@ -20,6 +20,12 @@ import Darwin
 /// - Important: a server started here is stopped by `stop()` and, failing that, when the process
 ///   exits (an `atexit` handler); leftovers of killed test processes are swept at the next start.
 public final class PostgresTestServer: Sendable {
+    /// `ASSURE_TEST_PG_OPTIONS`, appended to the options of servers started here (for profiling,
+    /// e.g. `-c log_min_duration_statement=10`).
+    static var extraServerOptions: String {
+        ProcessInfo.processInfo.environment["ASSURE_TEST_PG_OPTIONS"].map { " " + $0 } ?? ""
+    }
+
     /// The server's maintenance database (`postgres`), used to create and drop test databases.
     public let configuration: DatabaseConfiguration
     /// The data folder of a server we started; nil for an external server.
@@ -93,7 +99,8 @@ public final class PostgresTestServer: Sendable {
                         [
                             "-D", dataDirectory, "-l", dataDirectory + "/server.log", "-w", "-t", "60", "start", "-o",
                             "-p \(port) -k \(dataDirectory) -c listen_addresses=127.0.0.1 -c max_connections=300"
-                                + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"),
+                                + (durable ? "" : " -c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                                + Self.extraServerOptions,
                         ],
                         asPostgres: runAs != nil, what: "pg_ctl start"
                     )

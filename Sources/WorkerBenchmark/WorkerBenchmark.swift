@@ -51,7 +51,8 @@ enum WorkerBenchmark {
         var started = ContinuousClock.now
         let traffic = BillingTraffic.generate(
             .init(users: options.users, eventsPerUser: options.eventsPerUser, seed: options.seed, endMs: WallClock.nowMs()))
-        let records = inboundRecords(traffic.messages(topics: settings.topics), partitions: options.partitions)
+        let records = BillingTraffic.inboundRecords(
+            traffic.messages(topics: settings.topics), partitions: options.partitions, timestampMs: WallClock.nowMs())
         let payloadBytes = records.reduce(0) { $0 + ($1.value?.count ?? 0) }
         print("generated \(records.count) messages (\(payloadBytes / records.count) B average) in \(seconds(since: started))")
 
@@ -145,27 +146,6 @@ enum WorkerBenchmark {
             for try await count in rows.decode(Int64.self) { counts.append((table, count)) }
         }
         return counts
-    }
-
-    /// The messages as a consumer would see them: partition by key hash, offsets per partition.
-    static func inboundRecords(_ messages: [OutboundMessage], partitions: Int) -> [InboundRecord] {
-        var nextOffsets: [TopicPartition: Int64] = [:]
-        var records: [InboundRecord] = []
-        records.reserveCapacity(messages.count)
-        let timestamp = WallClock.nowMs()
-        for message in messages {
-            var hash: UInt64 = 0xcbf2_9ce4_8422_2325  // FNV-1a
-            for byte in message.key ?? [] { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-            let partition = Int32(hash % UInt64(partitions))
-            let topicPartition = TopicPartition(topic: message.topic, partition: partition)
-            let offset = nextOffsets[topicPartition, default: 0]
-            nextOffsets[topicPartition] = offset + 1
-            records.append(
-                InboundRecord(
-                    topic: message.topic, partition: partition, offset: offset, key: message.key, value: message.value,
-                    timestampMs: timestamp))
-        }
-        return records
     }
 }
 

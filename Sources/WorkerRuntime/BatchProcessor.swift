@@ -9,10 +9,14 @@ import Shared
 /// Processes one batch of input records with exactly-once effects in PostgreSQL.
 ///
 /// One transaction per batch: it locks the batch's offset rows (dropping records an earlier owner of
-/// the partition already processed), locks and loads the entity states the records touch, runs the
-/// check pipeline, and writes the changed states, the issue rows and their events (outbox), dead
-/// letters (outbox) and the new offsets. A crash before commit leaves nothing; a redelivery after
-/// commit is dropped by the offset fence.
+/// the partition already processed), takes the entity states the records touch from the cache or
+/// reads them, runs the check pipeline, and writes the changed states, the issue rows and their
+/// events (outbox), dead letters (outbox) and the new offsets. A crash before commit leaves nothing;
+/// a redelivery after commit is dropped by the offset fence.
+///
+/// States are not locked while the batch runs: each is written back only if its row is still at the
+/// version read (optimistic concurrency). When another writer got there first, the transaction rolls
+/// back and the batch is redone once with every state row locked, as the sweeper and repairs work.
 public struct BatchProcessor: Sendable {
     /// Counts of one processed batch, for logs, metrics and tests.
     public struct Summary: Sendable, Hashable {
@@ -24,6 +28,11 @@ public struct BatchProcessor: Sendable {
         public var fenced = 0
         public var issueEvents = 0
         public var commands = 0
+        /// How often the batch was redone with locks because a concurrent writer changed a state it
+        /// read (or deadlocked with it).
+        public var stateConflicts = 0
+
+        public init() {}
     }
 
     /// An input message the bad-record policy says must stop the worker.
@@ -46,17 +55,25 @@ public struct BatchProcessor: Sendable {
     let metrics = WorkerMetrics()
     /// Where batch time goes, when someone (the benchmark) asks.
     let phaseTimes: BatchPhaseTimes?
+    /// States of recent batches, so the next ones need not read them.
+    public let cache: EntityStateCache
 
+    /// `cache` is shared with the sweeper of the same worker, so that it can drop what it rewrites;
+    /// without one the processor makes its own of `settings.stateCacheEntries`.
     public init(
         client: PostgresClient, settings: WorkerSettings, deadLetterPolicy: DeadLetterPolicy = .deadLetter,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, phaseTimes: BatchPhaseTimes? = nil
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, phaseTimes: BatchPhaseTimes? = nil,
+        cache: EntityStateCache? = nil
     ) {
+        let cache = cache ?? EntityStateCache(capacity: settings.stateCacheEntries)
+        self.cache = cache
         self.client = client
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
         self.decoder = RecordDecoder(topics: settings.topics)
         self.codec = EntityStateCodec(settings: settings.checks)
-        self.commands = CommandProcessor(client: client, settings: settings, logger: logger, clock: clock)
+        self.commands = CommandProcessor(
+            client: client, settings: settings, logger: logger, clock: clock, cache: cache)
         self.deadLetterPolicy = deadLetterPolicy
         self.clock = clock
         self.logger = logger
@@ -98,13 +115,60 @@ public struct BatchProcessor: Sendable {
         }
         let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
         lap.end(.decode)
-        let (summary, events) = try await client.withTransaction(logger: logger) {
-            connection -> (Summary, [IssueEvent]) in
-            lap.end(.begin)
+        var outcome: CommittedBatch
+        var conflicts = 0
+        while true {
+            do {
+                outcome = try await commit(
+                    decoded, partitions: partitions, nowMs: nowMs, locked: conflicts > 0, lap: &lap)
+                break
+            } catch where EntityStateRepository.isConcurrencyConflict(error) && conflicts < Self.conflictRetries {
+                // Another writer changed a state this batch read from the cache or without a lock (or
+                // the two deadlocked): redo the batch with every state locked.
+                conflicts += 1
+                metrics.stateConflict()
+                logger.debug(
+                    "Entity state changed concurrently; redoing the batch with locks",
+                    metadata: ["assure.error": "\(error)", "assure.attempt": "\(conflicts)"])
+            }
+        }
+        outcome.summary.stateConflicts = conflicts
+        cache.store(outcome.states)
+        var byTopic: [String: Int] = [:]
+        for record in records { byTopic[record.topic, default: 0] += 1 }
+        for (topic, count) in byTopic { metrics.recordsConsumed(topic: topic, count: count) }
+        metrics.issueEvents(outcome.events.map { ($0.check.rawValue, $0.status.rawValue) })
+        lap.end(.metrics)
+        return outcome.summary
+    }
+
+    /// How often a batch is redone at once after a concurrency conflict before the error is thrown
+    /// (a locked redo can still lose a deadlock, but not forever).
+    static let conflictRetries = 5
+
+    /// What one batch transaction committed.
+    struct CommittedBatch {
+        var summary: Summary
+        var events: [IssueEvent]
+        /// Every state the batch touched, as committed (for the cache).
+        var states: [(key: StateKey, entry: EntityStateCache.Entry)]
+    }
+
+    /// Runs the batch in one transaction. Unless `locked`, states come from the cache or unlocked
+    /// reads and are written only if still at the version read (`VersionConflict` otherwise).
+    func commit(
+        _ decoded: [(record: InboundRecord, outcome: DecodeOutcome)], partitions: [TopicPartition], nowMs: Int64,
+        locked: Bool, lap: inout PhaseLap
+    ) async throws -> CommittedBatch {
+        var lap2 = lap
+        defer { lap = lap2 }
+        let result = try await client.withTransaction(logger: logger) { connection -> CommittedBatch in
+            try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
+            lap2.end(.begin)
             var summary = Summary()
             let stored = try await OffsetRepository.lockForBatch(
                 group: settings.groupId, partitions: partitions, on: connection, logger: logger)
-            lap.end(.lockOffsets)
+            lap2.end(.lockOffsets)
             var keys = Set<StateKey>()
             var fresh: [(record: InboundRecord, outcome: DecodeOutcome)] = []
             fresh.reserveCapacity(decoded.count)
@@ -119,11 +183,14 @@ public struct BatchProcessor: Sendable {
                 }
                 fresh.append(entry)
             }
-            lap.end(.collectKeys)
-            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger, lap: &lap)
+            lap2.end(.collectKeys)
+            let states =
+                locked
+                ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap2)
+                : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap2)
             var watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
-            lap.end(.lockStates)
+            lap2.end(.lockStates)
             var positions: [TopicPartition: OffsetRepository.Position] = [:]
             var transitions: [IssueTransition] = []
             var outbox: [OutboundMessage] = []
@@ -140,7 +207,7 @@ public struct BatchProcessor: Sendable {
                         position.maxEventTimeMs = max(position.maxEventTimeMs ?? eventTime, eventTime)
                     }
                     let disposition = pipeline.apply(
-                        billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
+                        billing, nowMs: nowMs, watermarkMs: watermark, store: states.store, into: &transitions)
                     if disposition == .applied {
                         position.applied += 1
                         summary.applied += 1
@@ -166,110 +233,26 @@ public struct BatchProcessor: Sendable {
                 }
                 positions[partition] = position
             }
-            lap.end(.pipeline)
-            try await codec.saveChanges(of: store, on: connection, logger: logger, lap: &lap)
-            lap.end(.saveStates)
+            lap2.end(.pipeline)
+            let committedStates =
+                locked
+                ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap2)
+                : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap2)
+            lap2.end(.saveStates)
             let events = try await IssueRepository.apply(
                 transitions.map(IssueChange.init), on: connection, logger: logger)
-            lap.end(.issues)
+            lap2.end(.issues)
             outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
             try await OutboxRepository.append(outbox, on: connection, logger: logger)
-            lap.end(.outbox)
+            lap2.end(.outbox)
             try await OffsetRepository.store(
                 group: settings.groupId, positions: Array(positions.values), on: connection, logger: logger)
-            lap.end(.storeOffsets)
+            lap2.end(.storeOffsets)
             summary.issueEvents = events.count
-            return (summary, events)
+            return CommittedBatch(summary: summary, events: events, states: committedStates)
         }
-        lap.end(.commit)
-        var byTopic: [String: Int] = [:]
-        for record in records { byTopic[record.topic, default: 0] += 1 }
-        for (topic, count) in byTopic { metrics.recordsConsumed(topic: topic, count: count) }
-        metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
-        lap.end(.metrics)
-        return summary
-    }
-}
-
-/// Wall time spent in each phase of processed batches, summed over batches (for the benchmark).
-///
-/// Phases are per batch, not per record, so timing them costs a few clock reads per batch.
-public final class BatchPhaseTimes: @unchecked Sendable {
-    // @unchecked: `totals` is only touched under `lock`.
-
-    /// The steps of `BatchProcessor.processData`, in order.
-    public enum Phase: String, Sendable, CaseIterable {
-        /// Decoding the input messages (outside the transaction).
-        case decode
-        /// `BEGIN` (and taking a pooled connection).
-        case begin
-        /// Locking the batch's offset rows (the fence).
-        case lockOffsets
-        /// Dropping fenced records and collecting the state keys the batch touches.
-        case collectKeys
-        /// Creating, locking and reading the entity state rows, and reading the watermark (SQL).
-        case lockStates
-        /// Decoding the loaded entity states.
-        case decodeStates
-        /// Running the check pipeline over the batch.
-        case pipeline
-        /// Encoding the changed entity states.
-        case encodeStates
-        /// Writing the changed entity states (SQL).
-        case saveStates
-        /// Locking, merging and writing issue rows (SQL and JSON).
-        case issues
-        /// Encoding issue events and appending the outbox rows.
-        case outbox
-        /// Storing the new offsets.
-        case storeOffsets
-        /// `COMMIT` (the WAL flush when fsync is on).
-        case commit
-        /// Per-batch metrics after commit.
-        case metrics
-    }
-
-    private let lock = NSLock()
-    private var totals: [Phase: Duration] = [:]
-
-    public init() {}
-
-    public func add(_ phase: Phase, _ duration: Duration) {
-        lock.lock()
-        defer { lock.unlock() }
-        totals[phase, default: .zero] += duration
-    }
-
-    /// The summed time of each phase so far.
-    public var snapshot: [Phase: Duration] {
-        lock.lock()
-        defer { lock.unlock() }
-        return totals
-    }
-
-    public func reset() {
-        lock.lock()
-        defer { lock.unlock() }
-        totals = [:]
-    }
-}
-
-/// Times consecutive phases of one batch: each `end` charges the time since the previous one.
-struct PhaseLap {
-    let times: BatchPhaseTimes?
-    private var last: ContinuousClock.Instant
-
-    init(times: BatchPhaseTimes?) {
-        self.times = times
-        last = .now
-    }
-
-    @inline(__always)
-    mutating func end(_ phase: BatchPhaseTimes.Phase) {
-        guard let times else { return }
-        let now = ContinuousClock.now
-        times.add(phase, now - last)
-        last = now
+        lap2.end(.commit)
+        return result
     }
 }
 

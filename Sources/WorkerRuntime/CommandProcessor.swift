@@ -18,11 +18,14 @@ public struct CommandProcessor: Sendable {
     let codec: EntityStateCodec
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// The batch processor's cache, which must forget the states a repair rewrites.
+    let cache: EntityStateCache?
 
     public init(
         client: PostgresClient, settings: WorkerSettings, logger: Logger,
-        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
     ) {
+        self.cache = cache
         self.client = client
         self.settings = settings
         self.executor = RepairExecutor(
@@ -149,6 +152,7 @@ public struct CommandProcessor: Sendable {
                 pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
             }
             try await codec.saveChanges(of: store, on: connection, logger: logger)
+            cache?.forget(store.changedKeys)
             // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
             // give way to its one `repaired` resolution; other issues the rows touch change as usual.
             let repairedIds = Set(repaired.map(\.issueId))

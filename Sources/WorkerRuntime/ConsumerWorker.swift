@@ -46,6 +46,8 @@ public struct ConsumerWorker: Service {
                         metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
                     }
                 case .partitionsAssigned(let assignment):
+                    // Cached states of partitions another worker took over would only cost redos.
+                    processor.cache.removeAll()
                     let offsets = try await loadOffsets(assignment.partitions)
                     logger.info(
                         "Resuming assigned partitions from stored offsets",
@@ -53,6 +55,7 @@ public struct ConsumerWorker: Service {
                     assignment.start(from: offsets)
                 case .partitionsRevoked(let revocation):
                     // Batches are processed one at a time, so the one in flight is committed already.
+                    processor.cache.removeAll()
                     revocation.done()
                 }
             }

@@ -74,15 +74,7 @@ struct EntityStateCodec: Sendable {
         changed.sort { $0.string < $1.string }
         var rows: [EntityStateRepository.Row] = []
         rows.reserveCapacity(changed.count)
-        for (string, key) in changed {
-            if let state = store.get(key) {
-                rows.append(row(for: key, keyString: string, state: state))
-            } else {
-                rows.append(
-                    EntityStateRepository.Row(
-                        key: string, kind: key.kind.rawValue, state: [], settleDeadlineMs: nil, staleAtEventMs: nil))
-            }
-        }
+        for (string, key) in changed { rows.append(row(for: key, keyString: string, state: store.get(key))) }
         lap.end(.encodeStates)
         try await EntityStateRepository.save(rows, on: connection, logger: logger)
     }

@@ -16,13 +16,16 @@ public struct Sweeper: Service {
     let alertWakeup: WakeupSignal
     let clock: @Sendable () -> Int64
     let logger: Logger
+    /// The batch processor's cache, which must forget the states the sweeper rewrites.
+    let cache: EntityStateCache?
     /// Most entities re-evaluated per transaction.
     let batchSize = 1000
 
     public init(
         client: PostgresClient, settings: WorkerSettings, relayWakeup: WakeupSignal, alertWakeup: WakeupSignal,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
     ) {
+        self.cache = cache
         self.client = client
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
@@ -49,6 +52,7 @@ public struct Sweeper: Service {
     public func sweepOnce(nowMs: Int64? = nil) async throws -> (due: Int, events: Int) {
         let now = nowMs ?? clock()
         let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int) in
+            try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
             let due = try await EntityStateRepository.dueKeys(
                 nowMs: now, watermarkMs: watermark, limit: batchSize, on: connection, logger: logger)
@@ -58,6 +62,7 @@ public struct Sweeper: Service {
             let transitions = pipeline.tick(
                 keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
             try await codec.saveChanges(of: store, on: connection, logger: logger)
+            cache?.forget(store.changedKeys)
             let events = try await IssueRepository.apply(
                 transitions.map(IssueChange.init), on: connection, logger: logger)
             try await OutboxRepository.append(

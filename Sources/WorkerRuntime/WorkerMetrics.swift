@@ -36,6 +36,11 @@ public struct WorkerMetrics: Sendable {
         Counter(label: "assure_messages_published_total", dimensions: [("topic", topic)]).increment(by: count)
     }
 
+    /// A batch redone with locks because another writer changed a state it read.
+    public func stateConflict() {
+        Counter(label: "assure_state_conflicts_total").increment()
+    }
+
     public func consumerLag(topic: String, partition: Int32, lag: Int64) {
         Gauge(label: "assure_consumer_lag_records", dimensions: [("topic", topic), ("partition", String(partition))])
             .record(lag)

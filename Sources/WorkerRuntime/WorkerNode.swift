@@ -92,7 +92,7 @@ public struct WorkerNode: Sendable {
                 ready,
                 Sweeper(
                     client: client, settings: settings, relayWakeup: relayWakeup, alertWakeup: alertWakeup,
-                    logger: logger, clock: configuration.clock)),
+                    logger: logger, clock: configuration.clock, cache: processor.cache)),
             GatedService(
                 ready,
                 AlertEvaluator(

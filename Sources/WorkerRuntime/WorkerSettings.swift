@@ -24,12 +24,14 @@ public struct WorkerSettings: Sendable {
     public var batchMaxRecords: Int
     /// Longest wait for a batch to fill.
     public var batchMaxWaitMs: Int
+    /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
+    public var stateCacheEntries: Int
 
     public init(
         groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
-        batchMaxRecords: Int = 5000, batchMaxWaitMs: Int = 50
+        batchMaxRecords: Int = 5000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000
     ) {
         self.groupId = groupId
         self.topics = topics
@@ -42,5 +44,6 @@ public struct WorkerSettings: Sendable {
         self.relayIntervalMs = relayIntervalMs
         self.batchMaxRecords = batchMaxRecords
         self.batchMaxWaitMs = batchMaxWaitMs
+        self.stateCacheEntries = stateCacheEntries
     }
 }

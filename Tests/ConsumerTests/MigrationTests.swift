@@ -12,13 +12,13 @@ struct MigrationTests {
         try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
             #expect(try await database.appliedMigrationVersions() == [])
             let first = try await database.migrate()
-            #expect(first.applied.map(\.version) == [1, 2])
+            #expect(first.applied.map(\.version) == [1, 2, 3])
             #expect(first.alreadyApplied == [])
             let second = try await database.migrate()
             #expect(second.applied == [])
-            #expect(second.alreadyApplied == [1, 2])
+            #expect(second.alreadyApplied == [1, 2, 3])
             #expect(second.unknownVersions == [])
-            #expect(try await database.appliedMigrationVersions() == [1, 2])
+            #expect(try await database.appliedMigrationVersions() == [1, 2, 3])
         }
     }
 
@@ -37,13 +37,13 @@ struct MigrationTests {
             return try await group.reduce(into: []) { $0.append($1) }
         }
         // Exactly one migrator applied both; the others found them applied.
-        #expect(reports.filter { $0.applied.map(\.version) == [1, 2] }.count == 1)
-        #expect(reports.filter { $0.applied.isEmpty && $0.alreadyApplied == [1, 2] }.count == 3)
+        #expect(reports.filter { $0.applied.map(\.version) == [1, 2, 3] }.count == 1)
+        #expect(reports.filter { $0.applied.isEmpty && $0.alreadyApplied == [1, 2, 3] }.count == 3)
         let rows = try await Database.withDatabase(configuration: configuration, logger: logger) { database in
             try await database.client.query("SELECT count(*) FROM assurance.schema_migrations", logger: logger)
                 .collect().first?.decode(Int.self)
         }
-        #expect(rows == 2)
+        #expect(rows == 3)
         try await server.dropDatabase(configuration.database)
     }
 
@@ -106,7 +106,7 @@ struct MigrationTests {
                 "group_id", "topic", "partition", "next_offset", "updated_at", "max_event_ms", "applied", "dead_letters",
                 "skipped",
             ],
-            "entity_state": ["key", "kind", "state", "settle_deadline_ms", "stale_at_event_ms", "updated_at"],
+            "entity_state": ["key", "kind", "state", "settle_deadline_ms", "stale_at_event_ms", "updated_at", "version"],
             "issues": [
                 "issue_id", "version", "status", "check_name", "category", "severity", "user_id", "revenue_impacting",
                 "repair_action", "title", "evidence", "event", "explanation", "first_seen_at", "last_seen_at",
@@ -171,7 +171,7 @@ struct MigrationTests {
 
     @Test func migrate_failingMigration_appliesNothingOfThatRun() async throws {
         let broken = Migration(
-            version: 3, name: "broken",
+            version: 4, name: "broken",
             statements: ["CREATE TABLE assurance.half_done (id int)", "SELECT no_such_function()"]
         )
         try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
@@ -179,12 +179,12 @@ struct MigrationTests {
                 try await database.migrate(Migrations.all + [broken])
             }
             #expect(error?.code == .migrationFailed)
-            #expect(error?.reason.contains("migration 3 (broken)") == true, "\(error?.reason ?? "")")
+            #expect(error?.reason.contains("migration 4 (broken)") == true, "\(error?.reason ?? "")")
             #expect(error?.reason.contains("42883") == true)
-            // The whole run was one transaction: not even migrations 1 and 2 stuck.
+            // The whole run was one transaction: not even migrations 1 to 3 stuck.
             #expect(try await database.appliedMigrationVersions() == [])
             let applied = try await database.migrate()
-            #expect(applied.applied.map(\.version) == [1, 2])
+            #expect(applied.applied.map(\.version) == [1, 2, 3])
         }
     }
 

@@ -1,0 +1,40 @@
+import CheckPipeline
+import Testing
+
+@testable import WorkerRuntime
+
+@Suite struct EntityStateCacheTests {
+    private func entries(_ range: Range<Int>, version: Int64 = 1) -> [(key: StateKey, entry: EntityStateCache.Entry)] {
+        range.map { (StateKey.user("u\($0)"), EntityStateCache.Entry(state: nil, version: version)) }
+    }
+
+    @Test func keepsAtMostItsCapacityAndTheRecentlyUsedEntries() {
+        let cache = EntityStateCache(capacity: 100)
+        cache.store(entries(0..<50))
+        cache.store(entries(50..<60))
+        // u0..u49 are the older generation now; a hit moves u0 back to the recent one.
+        #expect(cache.lookup([.user("u0")]).hits.count == 1)
+        cache.store(entries(60..<100))
+        #expect(cache.count <= 100)
+        let (hits, misses) = cache.lookup([.user("u0"), .user("u1"), .user("u99")])
+        #expect(Set(hits.map(\.key)) == [.user("u0"), .user("u99")])
+        #expect(misses == [.user("u1")])
+    }
+
+    @Test func forgetsWhatItIsTold() {
+        let cache = EntityStateCache(capacity: 10)
+        cache.store(entries(0..<3, version: 7))
+        cache.forget([StateKey.user("u1")])
+        let (hits, misses) = cache.lookup([.user("u0"), .user("u1")])
+        #expect(hits.map(\.entry.version) == [7])
+        #expect(misses == [.user("u1")])
+        cache.removeAll()
+        #expect(cache.count == 0)
+    }
+
+    @Test func capacityZeroCachesNothing() {
+        let cache = EntityStateCache(capacity: 0)
+        cache.store(entries(0..<3))
+        #expect(cache.lookup([.user("u0")]).misses == [.user("u0")])
+    }
+}
