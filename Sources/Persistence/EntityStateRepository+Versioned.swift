@@ -65,8 +65,7 @@ extension EntityStateRepository {
         guard !keys.isEmpty else { return [:] }
         let rows = try await connection.query(
             """
-            SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms, version FROM assurance.entity_state
-            WHERE key = ANY(\(keys)::text[])
+            SELECT * FROM assurance.load_entity_states(\(keys)::text[])
             """, logger: logger)
         var result: [String: Row] = [:]
         result.reserveCapacity(keys.count)

@@ -184,6 +184,17 @@ public enum Migrations {
         name: "entity state versions",
         statements: [
             "ALTER TABLE assurance.entity_state ADD COLUMN IF NOT EXISTS version bigint NOT NULL DEFAULT 0",
+            // The rows of many keys by index, also outside a transaction that set `enable_seqscan`.
+            """
+            CREATE OR REPLACE FUNCTION assurance.load_entity_states(keys text[])
+            RETURNS TABLE (key text, kind text, state bytea, settle_deadline_ms bigint, stale_at_event_ms bigint,
+                           version bigint)
+            LANGUAGE sql STABLE SET enable_seqscan = off
+            AS $$
+                SELECT e.key, e.kind, e.state, e.settle_deadline_ms, e.stale_at_event_ms, e.version
+                FROM assurance.entity_state e WHERE e.key = ANY(keys)
+            $$
+            """,
             // Updates of the rows whose version is still the one read, joined by key: one index
             // lookup per row, never a scan of the whole table (whatever the table statistics say).
             """

@@ -18,7 +18,10 @@ import Darwin
 /// throwaway PostgreSQL server, durable (fsync on) unless `--no-fsync`.
 ///
 /// Usage: `swift run -c release WorkerBenchmark [--users 20000] [--events-per-user 50]
-/// [--batch 5000[,1000,…]] [--partitions 6] [--seed 42] [--no-fsync]`
+/// [--batch 5000[,1000,…]] [--partitions 6] [--seed 42] [--no-fsync] [--sequential]`
+///
+/// By default batches go through `BatchPipeline`, as in the worker (one batch prepared while the one
+/// before commits; the phase times then overlap); `--sequential` runs `BatchProcessor.process` alone.
 ///
 /// Besides the end-to-end figure it times a decode-only pass and an in-memory pipeline-only pass,
 /// and splits the end-to-end time by phase with `BatchPhaseTimes`.
@@ -87,7 +90,8 @@ enum WorkerBenchmark {
         do {
             for batchSize in options.batchSizes {
                 let result = try await endToEnd(
-                    records: records, batchSize: batchSize, server: server, settings: settings, logger: logger)
+                    records: records, batchSize: batchSize, sequential: options.sequential, server: server,
+                    settings: settings, logger: logger)
                 result.print()
                 results.append(result)
             }
@@ -105,7 +109,8 @@ enum WorkerBenchmark {
 
     /// One pass over all records in batches of `batchSize` on a fresh, migrated database.
     static func endToEnd(
-        records: [InboundRecord], batchSize: Int, server: PostgresTestServer, settings: WorkerSettings, logger: Logger
+        records: [InboundRecord], batchSize: Int, sequential: Bool, server: PostgresTestServer,
+        settings: WorkerSettings, logger: Logger
     ) async throws -> RunResult {
         let configuration = try await server.createDatabase(prefix: "bench")
         let result = try await Database.withDatabase(configuration: configuration, logger: logger, retry: .once) {
@@ -118,14 +123,35 @@ enum WorkerBenchmark {
             var latencies: [Duration] = []
             let cpuBefore = CPUTime.now()
             let started = ContinuousClock.now
-            var index = 0
-            while index < records.count {
-                let end = min(index + batchSize, records.count)
-                let batchStarted = ContinuousClock.now
-                let summary = try await processor.process(Array(records[index..<end]))
-                latencies.append(ContinuousClock.now - batchStarted)
-                totals.add(summary)
-                index = end
+            if sequential {
+                var index = 0
+                while index < records.count {
+                    let end = min(index + batchSize, records.count)
+                    let batchStarted = ContinuousClock.now
+                    let summary = try await processor.process(Array(records[index..<end]))
+                    latencies.append(ContinuousClock.now - batchStarted)
+                    totals.add(summary)
+                    index = end
+                }
+            } else {
+                // As the worker runs: each batch is prepared while the one before commits.
+                let committed = SummaryLog()
+                try await withThrowingTaskGroup(of: Bool.self) { commits in
+                    var pipeline = BatchPipeline(
+                        processor: processor, logger: logger,
+                        sequential: { try await processor.process($0, bypassingCache: $1) },
+                        committed: { committed.append($0) })
+                    var index = 0
+                    while index < records.count {
+                        let end = min(index + batchSize, records.count)
+                        let batchStarted = ContinuousClock.now
+                        try await pipeline.submit(Array(records[index..<end]), commits: &commits)
+                        latencies.append(ContinuousClock.now - batchStarted)
+                        index = end
+                    }
+                    try await pipeline.drain(commits: &commits)
+                }
+                for summary in committed.all { totals.add(summary) }
             }
             let elapsed = ContinuousClock.now - started
             let cpu = CPUTime.now() - cpuBefore
@@ -175,7 +201,8 @@ struct RunResult {
             (\(Int(100 * cpuSeconds / elapsed.seconds))% of one core; the rest of the wall is PostgreSQL)
               batch latency p50 \(percentile(0.5)), p99 \(percentile(0.99)), max \(percentile(1))
               applied \(totals.applied), ignored \(totals.ignored), dead letters \(totals.deadLetters), \
-            skipped \(totals.skipped), fenced \(totals.fenced), issue events \(totals.issueEvents)
+            skipped \(totals.skipped), fenced \(totals.fenced), issue events \(totals.issueEvents), \
+            batches redone after a conflict \(totals.stateConflicts)
               rows: \(tableCounts.map { "\($0.0) \($0.1)" }.joined(separator: ", "))
               where the time goes (wall, summed over batches):
             """)
@@ -205,6 +232,7 @@ struct Totals {
     var fenced = 0
     var issueEvents = 0
     var commands = 0
+    var stateConflicts = 0
 
     mutating func add(_ other: BatchProcessor.Summary) {
         records += other.records
@@ -215,6 +243,7 @@ struct Totals {
         fenced += other.fenced
         issueEvents += other.issueEvents
         commands += other.commands
+        stateConflicts += other.stateConflicts
     }
 }
 
@@ -226,9 +255,10 @@ struct Options {
     var partitions = 6
     var seed: UInt64 = 42
     var durable = true
+    var sequential = false
 
     static let usage = """
-        usage: WorkerBenchmark [--users N] [--events-per-user N] [--batch N[,N…]] [--partitions N] [--seed N] [--no-fsync]
+        usage: WorkerBenchmark [--users N] [--events-per-user N] [--batch N[,N…]] [--partitions N] [--seed N] [--no-fsync] [--sequential]
         """
 
     struct BadArgument: Error, CustomStringConvertible {
@@ -255,6 +285,7 @@ struct Options {
             case "--batch":
                 options.batchSizes = try value(argument).split(separator: ",").map { try positive(argument, String($0)) }
             case "--no-fsync": options.durable = false
+            case "--sequential": options.sequential = true
             case "-h", "--help":
                 print(usage)
                 exit(0)
@@ -297,4 +328,23 @@ func rate(_ count: Int, _ duration: Duration) -> String {
 
 func pad(_ text: String, _ width: Int) -> String {
     text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+}
+
+/// Summaries of committed batches, appended from the pipeline's callback.
+final class SummaryLog: @unchecked Sendable {
+    // @unchecked: `summaries` is only touched under `lock`.
+    private let lock = NSLock()
+    private var summaries: [BatchProcessor.Summary] = []
+
+    func append(_ summary: BatchProcessor.Summary) {
+        lock.lock()
+        defer { lock.unlock() }
+        summaries.append(summary)
+    }
+
+    var all: [BatchProcessor.Summary] {
+        lock.lock()
+        defer { lock.unlock() }
+        return summaries
+    }
 }

@@ -81,13 +81,16 @@ public struct BatchProcessor: Sendable {
     }
 
     /// Processes a batch: the data records in one transaction, then each command in its own.
+    ///
+    /// `bypassingCache` locks and reads every state from the database and leaves the cache alone
+    /// (for redoing a prepared batch while the cache may hold the failed batch's results).
     @discardableResult
-    public func process(_ records: [InboundRecord]) async throws -> Summary {
+    public func process(_ records: [InboundRecord], bypassingCache: Bool = false) async throws -> Summary {
         let started = ContinuousClock.now
         var summary = Summary()
         let commandTopic = settings.topics.commands
         let data = records.filter { $0.topic != commandTopic }
-        if !data.isEmpty { summary = try await processData(data) }
+        if !data.isEmpty { summary = try await processData(data, bypassingCache: bypassingCache) }
         for command in records where command.topic == commandTopic {
             if try await commands.process(command) { summary.commands += 1 }
         }
@@ -99,20 +102,11 @@ public struct BatchProcessor: Sendable {
         return summary
     }
 
-    func processData(_ records: [InboundRecord]) async throws -> Summary {
+    func processData(_ records: [InboundRecord], bypassingCache: Bool = false) async throws -> Summary {
         let nowMs = clock()
         var lap = PhaseLap(times: phaseTimes)
         // Decode outside the transaction: it is pure and the hot part of the CPU work.
-        var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
-        decoded.reserveCapacity(records.count)
-        for record in records { decoded.append((record, decoder.decode(record))) }
-        if deadLetterPolicy.stopsWorker {
-            for (record, outcome) in decoded {
-                if case .invalid(let reason) = outcome {
-                    throw UnusableRecord(deadLetter: .make(from: record, error: reason, receivedAtMs: nowMs))
-                }
-            }
-        }
+        let decoded = try decode(records, nowMs: nowMs)
         let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
         lap.end(.decode)
         var outcome: CommittedBatch
@@ -120,7 +114,7 @@ public struct BatchProcessor: Sendable {
         while true {
             do {
                 outcome = try await commit(
-                    decoded, partitions: partitions, nowMs: nowMs, locked: conflicts > 0, lap: &lap)
+                    decoded, partitions: partitions, nowMs: nowMs, locked: bypassingCache || conflicts > 0, lap: &lap)
                 break
             } catch where EntityStateRepository.isConcurrencyConflict(error) && conflicts < Self.conflictRetries {
                 // Another writer changed a state this batch read from the cache or without a lock (or
@@ -133,13 +127,32 @@ public struct BatchProcessor: Sendable {
             }
         }
         outcome.summary.stateConflicts = conflicts
-        cache.store(outcome.states)
+        if !bypassingCache { cache.store(outcome.states) }
+        recordMetrics(records, events: outcome.events)
+        lap.end(.metrics)
+        return outcome.summary
+    }
+
+    /// Decodes every record; throws `UnusableRecord` for an invalid one when the policy says stop.
+    func decode(_ records: [InboundRecord], nowMs: Int64) throws -> [(record: InboundRecord, outcome: DecodeOutcome)] {
+        var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
+        decoded.reserveCapacity(records.count)
+        for record in records { decoded.append((record, decoder.decode(record))) }
+        if deadLetterPolicy.stopsWorker {
+            for (record, outcome) in decoded {
+                if case .invalid(let reason) = outcome {
+                    throw UnusableRecord(deadLetter: .make(from: record, error: reason, receivedAtMs: nowMs))
+                }
+            }
+        }
+        return decoded
+    }
+
+    func recordMetrics(_ records: [InboundRecord], events: [IssueEvent]) {
         var byTopic: [String: Int] = [:]
         for record in records { byTopic[record.topic, default: 0] += 1 }
         for (topic, count) in byTopic { metrics.recordsConsumed(topic: topic, count: count) }
-        metrics.issueEvents(outcome.events.map { ($0.check.rawValue, $0.status.rawValue) })
-        lap.end(.metrics)
-        return outcome.summary
+        metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
     }
 
     /// How often a batch is redone at once after a concurrency conflict before the error is thrown
@@ -165,94 +178,126 @@ public struct BatchProcessor: Sendable {
         let result = try await client.withTransaction(logger: logger) { connection -> CommittedBatch in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             lap2.end(.begin)
-            var summary = Summary()
             let stored = try await OffsetRepository.lockForBatch(
                 group: settings.groupId, partitions: partitions, on: connection, logger: logger)
             lap2.end(.lockOffsets)
-            var keys = Set<StateKey>()
-            var fresh: [(record: InboundRecord, outcome: DecodeOutcome)] = []
-            fresh.reserveCapacity(decoded.count)
-            for entry in decoded {
+            var fenced = 0
+            let fresh = decoded.filter { entry in
                 let partition = TopicPartition(topic: entry.record.topic, partition: entry.record.partition)
                 guard entry.record.offset >= stored[partition] ?? 0 else {
-                    summary.fenced += 1
-                    continue
+                    fenced += 1
+                    return false
                 }
-                if case .record(let billing) = entry.outcome {
-                    keys.formUnion(IssuePipeline.stateKeys(for: billing))
-                }
-                fresh.append(entry)
+                return true
             }
+            let keys = Self.stateKeys(of: fresh)
             lap2.end(.collectKeys)
             let states =
                 locked
                 ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap2)
                 : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap2)
-            var watermark =
+            let watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             lap2.end(.lockStates)
-            var positions: [TopicPartition: OffsetRepository.Position] = [:]
-            var transitions: [IssueTransition] = []
-            var outbox: [OutboundMessage] = []
-            for (record, outcome) in fresh {
-                let partition = TopicPartition(topic: record.topic, partition: record.partition)
-                var position =
-                    positions[partition]
-                    ?? OffsetRepository.Position(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil)
-                position.nextOffset = max(position.nextOffset, record.offset + 1)
-                switch outcome {
-                case .record(let billing):
-                    if let eventTime = billing.eventTimeMs {
-                        watermark = max(watermark, eventTime)
-                        position.maxEventTimeMs = max(position.maxEventTimeMs ?? eventTime, eventTime)
-                    }
-                    let disposition = pipeline.apply(
-                        billing, nowMs: nowMs, watermarkMs: watermark, store: states.store, into: &transitions)
-                    if disposition == .applied {
-                        position.applied += 1
-                        summary.applied += 1
-                    } else {
-                        summary.ignored += 1
-                    }
-                case .skipped(let reason):
-                    position.skipped += 1
-                    summary.skipped += 1
-                    metrics.skipped(reason: reason.rawValue, count: 1)
-                case .invalid(let reason):
-                    let letter = DeadLetter.make(from: record, error: reason, receivedAtMs: nowMs)
-                    outbox.append(try letter.outboundMessage(topics: settings.topics, originalKey: record.key))
-                    position.deadLetters += 1
-                    summary.deadLetters += 1
-                    metrics.deadLetters(topic: record.topic, count: 1)
-                    logger.warning(
-                        "Input record sent to the dead-letter topic",
-                        metadata: [
-                            "assure.kafka.topic": "\(record.topic)", "assure.kafka.partition": "\(record.partition)",
-                            "assure.kafka.offset": "\(record.offset)", "assure.dlq.reason": "\(reason)",
-                        ])
-                }
-                positions[partition] = position
-            }
+            var effects = try apply(fresh, store: states.store, watermarkMs: watermark, nowMs: nowMs)
+            effects.summary.fenced = fenced
             lap2.end(.pipeline)
             let committedStates =
                 locked
                 ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap2)
                 : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap2)
             lap2.end(.saveStates)
-            let events = try await IssueRepository.apply(
-                transitions.map(IssueChange.init), on: connection, logger: logger)
-            lap2.end(.issues)
-            outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
-            try await OutboxRepository.append(outbox, on: connection, logger: logger)
-            lap2.end(.outbox)
-            try await OffsetRepository.store(
-                group: settings.groupId, positions: Array(positions.values), on: connection, logger: logger)
-            lap2.end(.storeOffsets)
-            summary.issueEvents = events.count
-            return CommittedBatch(summary: summary, events: events, states: committedStates)
+            let events = try await write(effects, on: connection, lap: &lap2)
+            effects.summary.issueEvents = events.count
+            return CommittedBatch(summary: effects.summary, events: events, states: committedStates)
         }
         lap2.end(.commit)
         return result
+    }
+
+    /// The state keys the usable records touch.
+    static func stateKeys(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> Set<StateKey> {
+        var keys = Set<StateKey>(minimumCapacity: decoded.count)
+        for entry in decoded {
+            if case .record(let billing) = entry.outcome { keys.formUnion(IssuePipeline.stateKeys(for: billing)) }
+        }
+        return keys
+    }
+
+    /// What applying a batch's records produced, before the issue rows are written.
+    struct BatchEffects: Sendable {
+        var summary = Summary()
+        var positions: [TopicPartition: OffsetRepository.Position] = [:]
+        var transitions: [IssueTransition] = []
+        /// Dead letters (the issue events follow once the issue rows are written).
+        var outbox: [OutboundMessage] = []
+        /// The watermark after the batch's event times.
+        var watermarkMs: Int64
+    }
+
+    /// Runs the pipeline over `fresh` (records past the offset fence) on `store`.
+    func apply(
+        _ fresh: [(record: InboundRecord, outcome: DecodeOutcome)], store: InMemoryStateStore, watermarkMs: Int64,
+        nowMs: Int64
+    ) throws -> BatchEffects {
+        var effects = BatchEffects(watermarkMs: watermarkMs)
+        for (record, outcome) in fresh {
+            let partition = TopicPartition(topic: record.topic, partition: record.partition)
+            var position =
+                effects.positions[partition]
+                ?? OffsetRepository.Position(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil)
+            position.nextOffset = max(position.nextOffset, record.offset + 1)
+            switch outcome {
+            case .record(let billing):
+                if let eventTime = billing.eventTimeMs {
+                    effects.watermarkMs = max(effects.watermarkMs, eventTime)
+                    position.maxEventTimeMs = max(position.maxEventTimeMs ?? eventTime, eventTime)
+                }
+                let disposition = pipeline.apply(
+                    billing, nowMs: nowMs, watermarkMs: effects.watermarkMs, store: store, into: &effects.transitions)
+                if disposition == .applied {
+                    position.applied += 1
+                    effects.summary.applied += 1
+                } else {
+                    effects.summary.ignored += 1
+                }
+            case .skipped(let reason):
+                position.skipped += 1
+                effects.summary.skipped += 1
+                metrics.skipped(reason: reason.rawValue, count: 1)
+            case .invalid(let reason):
+                let letter = DeadLetter.make(from: record, error: reason, receivedAtMs: nowMs)
+                effects.outbox.append(try letter.outboundMessage(topics: settings.topics, originalKey: record.key))
+                position.deadLetters += 1
+                effects.summary.deadLetters += 1
+                metrics.deadLetters(topic: record.topic, count: 1)
+                logger.warning(
+                    "Input record sent to the dead-letter topic",
+                    metadata: [
+                        "assure.kafka.topic": "\(record.topic)", "assure.kafka.partition": "\(record.partition)",
+                        "assure.kafka.offset": "\(record.offset)", "assure.dlq.reason": "\(reason)",
+                    ])
+            }
+            effects.positions[partition] = position
+        }
+        return effects
+    }
+
+    /// Writes the issue rows, the outbox (dead letters and issue events) and the new offsets.
+    func write(_ effects: BatchEffects, on connection: PostgresConnection, lap: inout PhaseLap) async throws
+        -> [IssueEvent]
+    {
+        let events = try await IssueRepository.apply(
+            effects.transitions.map(IssueChange.init), on: connection, logger: logger)
+        lap.end(.issues)
+        var outbox = effects.outbox
+        outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
+        try await OutboxRepository.append(outbox, on: connection, logger: logger)
+        lap.end(.outbox)
+        try await OffsetRepository.store(
+            group: settings.groupId, positions: Array(effects.positions.values), on: connection, logger: logger)
+        lap.end(.storeOffsets)
+        return events
     }
 }
 

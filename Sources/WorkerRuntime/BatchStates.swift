@@ -67,6 +67,17 @@ extension EntityStateCodec {
     func writeIfUnchanged(
         _ batch: BatchStates, on connection: PostgresConnection, logger: Logger, lap: inout PhaseLap
     ) async throws -> [(key: StateKey, entry: EntityStateCache.Entry)] {
+        let (write, after) = versionedWrite(of: batch)
+        lap.end(.encodeStates)
+        try await EntityStateRepository.writeIfUnchanged(write, on: connection, logger: logger)
+        return after
+    }
+
+    /// The versioned write of what the pipeline changed in `batch`, and every touched key as it will
+    /// be once the write commits.
+    func versionedWrite(of batch: BatchStates) -> (
+        write: EntityStateRepository.VersionedWrite, after: [(key: StateKey, entry: EntityStateCache.Entry)]
+    ) {
         var write = EntityStateRepository.VersionedWrite()
         var after: [(key: StateKey, entry: EntityStateCache.Entry)] = []
         after.reserveCapacity(batch.keys.count)
@@ -92,9 +103,7 @@ extension EntityStateCodec {
                 after.append((key, .init(state: nil, version: 0)))
             }
         }
-        lap.end(.encodeStates)
-        try await EntityStateRepository.writeIfUnchanged(write, on: connection, logger: logger)
-        return after
+        return (write, after)
     }
 
     /// Writes what the pipeline changed in states read by `lockAndLoadVersioned`; returns every

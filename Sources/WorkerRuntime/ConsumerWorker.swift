@@ -38,26 +38,41 @@ public struct ConsumerWorker: Service {
         defer { status.setConsuming(false) }
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            for await event in group.events {
-                switch event {
-                case .records(let batch):
-                    try await processWithRetry(batch.records)
-                    for (partition, lag) in group.lag(after: batch.nextOffsets) {
-                        metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
+            // The transaction of one batch runs (as a child task in `commits`) while the next is prepared.
+            try await withThrowingTaskGroup(of: Bool.self) { commits in
+                var pipeline = BatchPipeline(
+                    processor: processor, logger: logger,
+                    sequential: { try await processWithRetry($0, bypassingCache: $1) },
+                    committed: { summary in
+                        if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
+                            relayWakeup.signal()
+                            alertWakeup.signal()
+                        }
+                    })
+                for await event in group.events {
+                    switch event {
+                    case .records(let batch):
+                        try await pipeline.submit(batch.records, commits: &commits)
+                        for (partition, lag) in group.lag(after: batch.nextOffsets) {
+                            metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
+                        }
+                    case .partitionsAssigned(let assignment):
+                        try await pipeline.drain(commits: &commits)
+                        // Cached states of partitions another worker took over would only cost redos.
+                        processor.cache.removeAll()
+                        let offsets = try await loadOffsets(assignment.partitions)
+                        logger.info(
+                            "Resuming assigned partitions from stored offsets",
+                            metadata: ["assure.kafka.offsets": "\(offsets.sorted { $0.key < $1.key })"])
+                        assignment.start(from: offsets)
+                    case .partitionsRevoked(let revocation):
+                        // The batch in flight commits before the partitions go.
+                        try await pipeline.drain(commits: &commits)
+                        processor.cache.removeAll()
+                        revocation.done()
                     }
-                case .partitionsAssigned(let assignment):
-                    // Cached states of partitions another worker took over would only cost redos.
-                    processor.cache.removeAll()
-                    let offsets = try await loadOffsets(assignment.partitions)
-                    logger.info(
-                        "Resuming assigned partitions from stored offsets",
-                        metadata: ["assure.kafka.offsets": "\(offsets.sorted { $0.key < $1.key })"])
-                    assignment.start(from: offsets)
-                case .partitionsRevoked(let revocation):
-                    // Batches are processed one at a time, so the one in flight is committed already.
-                    processor.cache.removeAll()
-                    revocation.done()
                 }
+                try await pipeline.drain(commits: &commits)
             }
             try await tasks.waitForAll()
         }
@@ -82,16 +97,11 @@ public struct ConsumerWorker: Service {
 
     /// A batch is never skipped: database failures are retried with backoff; a record the bad-record
     /// policy says must stop the worker ends it.
-    func processWithRetry(_ records: [InboundRecord]) async throws {
+    func processWithRetry(_ records: [InboundRecord], bypassingCache: Bool) async throws -> BatchProcessor.Summary {
         var attempt = 0
         while true {
             do {
-                let summary = try await processor.process(records)
-                if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
-                    relayWakeup.signal()
-                    alertWakeup.signal()
-                }
-                return
+                return try await processor.process(records, bypassingCache: bypassingCache)
             } catch let error as BatchProcessor.UnusableRecord {
                 logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
                 throw error

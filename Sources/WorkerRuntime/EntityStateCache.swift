@@ -13,7 +13,7 @@ public final class EntityStateCache: @unchecked Sendable {
     // @unchecked: `recent` and `older` are only touched under `lock`.
 
     /// A cached state and the version of its row (every cached key has a row).
-    public struct Entry {
+    public struct Entry: Sendable {
         public var state: EntityState?
         public var version: Int64
 

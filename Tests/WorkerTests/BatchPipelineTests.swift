@@ -1,0 +1,81 @@
+import CheckPipeline
+import Foundation
+import Shared
+import Synchronization
+import Testing
+import TestSupport
+import WorkerRuntime
+
+/// `BatchPipeline`: a prepared batch whose transaction cannot commit as prepared is redone the
+/// sequential way, and nothing is lost or counted twice.
+@Suite struct BatchPipelineTests {
+    /// Summaries the pipeline reports, in order.
+    final class Committed: Sendable {
+        private let summaries = Mutex<[BatchProcessor.Summary]>([])
+        func append(_ summary: BatchProcessor.Summary) { summaries.withLock { $0.append(summary) } }
+        var all: [BatchProcessor.Summary] { summaries.withLock { $0 } }
+    }
+
+    /// Runs `batches` through one pipeline over the driver's processor.
+    private func pipe(_ batches: [[InboundRecord]], driver: DatabaseDriver) async throws -> [BatchProcessor.Summary] {
+        let committed = Committed()
+        let processor = driver.processor
+        try await withThrowingTaskGroup(of: Bool.self) { commits in
+            var pipeline = BatchPipeline(
+                processor: processor, logger: driver.env.logger,
+                sequential: { try await processor.process($0, bypassingCache: $1) },
+                committed: { committed.append($0) })
+            for batch in batches { try await pipeline.submit(batch, commits: &commits) }
+            try await pipeline.drain(commits: &commits)
+        }
+        return committed.all
+    }
+
+    private func record(_ message: OutboundMessage, offset: Int64) -> InboundRecord {
+        InboundRecord(topic: message.topic, partition: 0, offset: offset, key: message.key, value: message.value)
+    }
+
+    @Test func aPreparedBatchOnAStaleCachedStateIsRedoneSequentially() async throws {
+        try await DatabaseDriver.with(settleMs: 1000) { driver in
+            let topics = driver.settings.topics
+            let row = LedgerRow(
+                id: "row_1", userId: "user_1", seq: 1, type: .purchase, amount: 500, balanceAfter: 500,
+                stripeEventId: "evt_1", stripePaymentIntentId: "pi_1", createdAtMs: driver.clock.now)
+            let ledger = OutboundMessage(topic: topics.ledger, key: Array("user_1".utf8), value: BillingJSON.ledger(row))
+            _ = try await pipe([[record(ledger, offset: 0)]], driver: driver)
+            // The sweeper (without the processor's cache) rewrites the stripe event state.
+            try await driver.settle()
+            let issueId = CheckKind.missingIdempotencyRecord.issueId("evt_1")
+            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId))
+
+            let webhook = WebhookRecord(
+                eventId: "evt_1", type: "payment_intent.succeeded", stripePaymentIntentId: "pi_1",
+                processedAtMs: driver.clock.now)
+            let message = OutboundMessage(topic: topics.webhooks, key: Array("evt_1".utf8), value: BillingJSON.webhook(webhook))
+            let summaries = try await pipe([[record(message, offset: 0)]], driver: driver)
+            #expect(summaries.map(\.stateConflicts) == [1])
+            #expect(summaries.map(\.applied) == [1])
+            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId) == false)
+        }
+    }
+
+    @Test func aBatchProcessedAlreadyIsFencedOnItsSequentialRedo() async throws {
+        try await DatabaseDriver.with { driver in
+            let traffic = BillingTraffic.generate(.init(users: 20, eventsPerUser: 10, seed: 5, endMs: WallClock.nowMs()))
+            let records = BillingTraffic.inboundRecords(
+                traffic.messages(topics: driver.settings.topics), partitions: 2, timestampMs: WallClock.nowMs())
+            let half = records.count / 2
+            let first = Array(records[..<half])
+            let second = Array(records[half...])
+            let once = try await pipe([first, second], driver: driver)
+            let digest = try await WorkerProbe.entityStateDigest(driver.env)
+            // The same records again, as after a rebalance that handed them out a second time.
+            let again = try await pipe([first, second], driver: driver)
+            #expect(once.map { $0.applied + $0.ignored + $0.deadLetters + $0.skipped }.reduce(0, +) == records.count)
+            #expect(once.map(\.fenced).reduce(0, +) == 0)
+            #expect(again.map(\.applied).reduce(0, +) == 0)
+            #expect(again.map(\.fenced).reduce(0, +) == records.count)
+            #expect(try await WorkerProbe.entityStateDigest(driver.env) == digest)
+        }
+    }
+}
