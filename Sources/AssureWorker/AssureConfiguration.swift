@@ -19,7 +19,8 @@ struct AssureConfiguration: Sendable {
     var kafkaConfiguration: KafkaConfiguration {
         KafkaConfiguration(
             bootstrapServers: kafkaBrokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
-            groupID: worker.groupId, properties: rdkafkaProperties)
+            groupID: worker.groupId, maxBatchSize: worker.batchMaxRecords, maxBatchWaitMs: worker.batchMaxWaitMs,
+            properties: rdkafkaProperties)
     }
 
     static func parsePolicy(_ raw: String) throws -> DeadLetterPolicy {
@@ -60,6 +61,8 @@ struct AssureConfiguration: Sendable {
             alertGroupWaitMs: try integer("ASSURE_ALERT_GROUP_WAIT_MS", default: 5000, range: 0...3_600_000),
             commandTTLSeconds: try integer("ASSURE_COMMAND_TTL_S", default: 900, range: 1...31_536_000),
             commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) },
+            batchMaxRecords: Int(try integer("ASSURE_BATCH_MAX_RECORDS", default: 10_000, range: 1...1_000_000)),
+            batchMaxWaitMs: Int(try integer("ASSURE_BATCH_MAX_WAIT_MS", default: 50, range: 1...60_000)),
             stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)))
         let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
         let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter

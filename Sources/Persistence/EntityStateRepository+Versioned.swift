@@ -94,7 +94,7 @@ extension EntityStateRepository {
     private static func checkUnchanged(
         _ rows: [(key: String, version: Int64)], on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let sorted = rows.sorted { $0.key < $1.key }
+        let sorted = inKeyOrder(rows)
         let keys = sorted.map(\.key)
         let versions = sorted.map(\.version)
         let stale = try await connection.query(
@@ -115,7 +115,7 @@ extension EntityStateRepository {
     private static func createStillAbsent(
         _ keys: [(key: String, kind: String)], on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let sorted = keys.sorted { $0.key < $1.key }
+        let sorted = inKeyOrder(keys)
         let names = sorted.map(\.key)
         let kinds = sorted.map(\.kind)
         let created = try await connection.query(
@@ -134,7 +134,7 @@ extension EntityStateRepository {
     }
 
     private static func updateAtVersion(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
-        let columns = Columns(rows.sorted { $0.key < $1.key })
+        let columns = Columns(inKeyOrder(rows))
         let versions = columns.rows.map(\.version)
         let updated = try await connection.query(
             """
@@ -149,7 +149,7 @@ extension EntityStateRepository {
     }
 
     private static func insertNew(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
-        let columns = Columns(rows.sorted { $0.key < $1.key })
+        let columns = Columns(inKeyOrder(rows))
         try await connection.query(
             """
             INSERT INTO assurance.entity_state (key, kind, state, settle_deadline_ms, stale_at_event_ms, updated_at, version)
@@ -157,6 +157,24 @@ extension EntityStateRepository {
             FROM unnest(\(columns.keys)::text[], \(columns.kinds)::text[], \(columns.states)::bytea[],
               \(columns.settle)::bigint[], \(columns.stale)::bigint[]) AS u(k, c, s, d, e)
             """, logger: logger)
+    }
+
+    /// `items` sorted by key (the lock order); callers that pass them sorted pay one pass to check.
+    private static func inKeyOrder<Item>(_ items: [Item], key: (Item) -> String) -> [Item] {
+        var sorted = true
+        for index in items.indices.dropFirst() where key(items[index - 1]) > key(items[index]) {
+            sorted = false
+            break
+        }
+        return sorted ? items : items.sorted { key($0) < key($1) }
+    }
+
+    private static func inKeyOrder(_ rows: [Row]) -> [Row] { inKeyOrder(rows) { $0.key } }
+    private static func inKeyOrder(_ rows: [(key: String, version: Int64)]) -> [(key: String, version: Int64)] {
+        inKeyOrder(rows) { $0.key }
+    }
+    private static func inKeyOrder(_ rows: [(key: String, kind: String)]) -> [(key: String, kind: String)] {
+        inKeyOrder(rows) { $0.key }
     }
 
     /// Turns the server's "someone else got there first" errors into `VersionConflict`.

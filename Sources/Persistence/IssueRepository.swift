@@ -47,6 +47,13 @@ public enum IssueRepository {
     public static func apply(_ changes: [IssueChange], on connection: PostgresConnection, logger: Logger) async throws
         -> [IssueEvent]
     {
+        try await applyEncoding(changes, on: connection, logger: logger).map(\.event)
+    }
+
+    /// `apply`, returning each event with its JSON (encoded once, for the issue row and the outbox).
+    public static func applyEncoding(_ changes: [IssueChange], on connection: PostgresConnection, logger: Logger)
+        async throws -> [EncodedIssueEvent]
+    {
         guard !changes.isEmpty else { return [] }
         let ids = Array(Set(changes.map(\.issueId))).sorted()
         var current = try await lock(ids: ids, on: connection, logger: logger)
@@ -56,9 +63,16 @@ public enum IssueRepository {
             current[change.issueId] = event
             events.append(event)
         }
-        let written = Set(events.map(\.issueId))
-        try await upsert(current.values.filter { written.contains($0.issueId) }, on: connection, logger: logger)
-        return events
+        let encoder = IssueEventCoding.encoder
+        var encoded: [EncodedIssueEvent] = []
+        encoded.reserveCapacity(events.count)
+        var latest: [String: Int] = [:]
+        for event in events {
+            latest[event.issueId] = encoded.count
+            encoded.append(EncodedIssueEvent(event: event, json: Array(try encoder.encode(event))))
+        }
+        try await upsert(latest.values.sorted().map { encoded[$0] }, on: connection, logger: logger)
+        return encoded
     }
 
     /// The event a change yields after the issue's latest event, or `nil` when nothing changes.
@@ -144,15 +158,10 @@ public enum IssueRepository {
         return result
     }
 
-    static func upsert(_ events: [IssueEvent], on connection: PostgresConnection, logger: Logger) async throws {
+    static func upsert(_ events: [EncodedIssueEvent], on connection: PostgresConnection, logger: Logger) async throws {
         guard !events.isEmpty else { return }
-        let encoder = IssueEventCoding.encoder
-        var ids: [String] = []
-        var jsons: [String] = []
-        for event in events {
-            ids.append(event.issueId)
-            jsons.append(String(decoding: try encoder.encode(event), as: UTF8.self))
-        }
+        let ids = events.map(\.event.issueId)
+        let jsons = events.map { String(decoding: $0.json, as: UTF8.self) }
         try await connection.query(
             """
             INSERT INTO assurance.issues (issue_id, version, status, check_name, category, severity, user_id,
@@ -170,6 +179,17 @@ public enum IssueRepository {
               last_seen_at = EXCLUDED.last_seen_at, resolved_at = EXCLUDED.resolved_at,
               resolution = EXCLUDED.resolution, repair_action = EXCLUDED.repair_action
             """, logger: logger)
+    }
+}
+
+/// An issue event and its JSON (`IssueEventCoding`).
+public struct EncodedIssueEvent: Sendable {
+    public var event: IssueEvent
+    public var json: [UInt8]
+
+    public init(event: IssueEvent, json: [UInt8]) {
+        self.event = event
+        self.json = json
     }
 }
 

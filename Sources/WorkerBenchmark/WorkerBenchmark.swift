@@ -18,7 +18,7 @@ import Darwin
 /// throwaway PostgreSQL server, durable (fsync on) unless `--no-fsync`.
 ///
 /// Usage: `swift run -c release WorkerBenchmark [--users 20000] [--events-per-user 50]
-/// [--batch 5000[,1000,…]] [--partitions 6] [--seed 42] [--no-fsync] [--sequential]`
+/// [--batch 10000[,5000,…]] [--partitions 6] [--seed 42] [--no-fsync] [--sequential]`
 ///
 /// By default batches go through `BatchPipeline`, as in the worker (one batch prepared while the one
 /// before commits; the phase times then overlap); `--sequential` runs `BatchProcessor.process` alone.
@@ -251,7 +251,7 @@ struct Totals {
 struct Options {
     var users = 20_000
     var eventsPerUser = 50
-    var batchSizes = [5_000]
+    var batchSizes = [10_000]
     var partitions = 6
     var seed: UInt64 = 42
     var durable = true

@@ -287,25 +287,27 @@ public struct BatchProcessor: Sendable {
     func write(_ effects: BatchEffects, on connection: PostgresConnection, lap: inout PhaseLap) async throws
         -> [IssueEvent]
     {
-        let events = try await IssueRepository.apply(
+        let encoded = try await IssueRepository.applyEncoding(
             effects.transitions.map(IssueChange.init), on: connection, logger: logger)
         lap.end(.issues)
         var outbox = effects.outbox
-        outbox.append(contentsOf: try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
+        outbox.append(contentsOf: encoded.map { IssueOutbox.message(for: $0, topics: settings.topics) })
         try await OutboxRepository.append(outbox, on: connection, logger: logger)
         lap.end(.outbox)
         try await OffsetRepository.store(
             group: settings.groupId, positions: Array(effects.positions.values), on: connection, logger: logger)
         lap.end(.storeOffsets)
-        return events
+        return encoded.map(\.event)
     }
 }
 
 /// The outbox message of an issue event: keyed by issue id on the issues topic.
 public enum IssueOutbox {
     public static func message(for event: IssueEvent, topics: Topics) throws -> OutboundMessage {
-        OutboundMessage(
-            topic: topics.issues, key: Array(event.issueId.utf8),
-            value: Array(try IssueEventCoding.encoder.encode(event)))
+        message(for: EncodedIssueEvent(event: event, json: Array(try IssueEventCoding.encoder.encode(event))), topics: topics)
+    }
+
+    public static func message(for encoded: EncodedIssueEvent, topics: Topics) -> OutboundMessage {
+        OutboundMessage(topic: topics.issues, key: Array(encoded.event.issueId.utf8), value: encoded.json)
     }
 }

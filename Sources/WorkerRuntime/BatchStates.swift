@@ -82,7 +82,8 @@ extension EntityStateCodec {
         var after: [(key: StateKey, entry: EntityStateCache.Entry)] = []
         after.reserveCapacity(batch.keys.count)
         let changed = batch.store.changedKeys
-        for (string, key) in batch.keys {
+        // In key order, the order the rows are locked in (the repository then need not sort them).
+        for (string, key) in batch.keys.sorted(by: { $0.string < $1.string }) {
             let state = batch.store.get(key)
             let version = batch.versions[key]
             if let version {

@@ -20,9 +20,9 @@ public struct WorkerSettings: Sendable {
     public var sweepIntervalMs: Int64
     /// How often the outbox relay looks for rows when it has nothing to publish.
     public var relayIntervalMs: Int64
-    /// Most records handed over in one batch.
+    /// `ASSURE_BATCH_MAX_RECORDS`: most records consumed into one batch (one transaction).
     public var batchMaxRecords: Int
-    /// Longest wait for a batch to fill.
+    /// `ASSURE_BATCH_MAX_WAIT_MS`: longest wait for a batch to fill after its first record.
     public var batchMaxWaitMs: Int
     /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
     public var stateCacheEntries: Int
@@ -31,7 +31,7 @@ public struct WorkerSettings: Sendable {
         groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
-        batchMaxRecords: Int = 5000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000
+        batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000
     ) {
         self.groupId = groupId
         self.topics = topics
