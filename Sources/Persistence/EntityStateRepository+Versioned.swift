@@ -148,15 +148,19 @@ extension EntityStateRepository {
         }
     }
 
+    /// New rows by `COPY` (a plain insert: a key someone else created meanwhile fails the copy with a
+    /// unique violation, which `reportingConflicts` turns into a conflict).
     private static func insertNew(_ rows: [Row], on connection: PostgresConnection, logger: Logger) async throws {
-        let columns = Columns(inKeyOrder(rows))
-        try await connection.query(
-            """
-            INSERT INTO assurance.entity_state (key, kind, state, settle_deadline_ms, stale_at_event_ms, updated_at, version)
-            SELECT k, c, s, NULLIF(d, -1), NULLIF(e, -9223372036854775808), now(), 1
-            FROM unnest(\(columns.keys)::text[], \(columns.kinds)::text[], \(columns.states)::bytea[],
-              \(columns.settle)::bigint[], \(columns.stale)::bigint[]) AS u(k, c, s, d, e)
-            """, logger: logger)
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(rows.count * 256)
+        for row in inKeyOrder(rows) { CopyText.append(row, to: &buffer) }
+        // PostgresNIO quotes the table name as one identifier; the inner quotes split schema and table.
+        try await connection.copyFrom(
+            table: "assurance\".\"entity_state",
+            columns: ["key", "kind", "state", "settle_deadline_ms", "stale_at_event_ms", "version"], logger: logger
+        ) { writer in
+            try await writer.write(buffer)
+        }
     }
 
     /// `items` sorted by key (the lock order); callers that pass them sorted pay one pass to check.

@@ -92,4 +92,22 @@ struct EntityStateVersionTests {
             await expectConflict(absent, in: database)
         }
     }
+
+    @Test func newRowsKeepKeysWithCopysSpecialCharactersAndEveryByteOfTheirState() async throws {
+        try await PostgresTestServer.shared().withFreshDatabase { database in
+            let key = "user:tab\there\\back slash\nnew line\r\u{00e9}"
+            var written = row(key, "")
+            written.state = (0...255).map { UInt8($0) }
+            written.settleDeadlineMs = 42
+            var insert = EntityStateRepository.VersionedWrite()
+            insert.inserts = [written, row("user:plain", "p")]
+            try await write(insert, in: database)
+            let stored = try await stored(key, in: database)
+            #expect(stored?.key == key)
+            #expect(stored?.state == written.state)
+            #expect(stored?.settleDeadlineMs == 42 && stored?.staleAtEventMs == nil)
+            #expect(stored?.version == 1)
+            #expect(try await self.stored("user:plain", in: database)?.state == Array("p".utf8))
+        }
+    }
 }
