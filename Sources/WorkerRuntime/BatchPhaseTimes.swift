@@ -16,7 +16,7 @@ public final class BatchPhaseTimes: @unchecked Sendable {
         case lockOffsets
         /// Dropping fenced records and collecting the state keys the batch touches.
         case collectKeys
-        /// Creating, locking and reading the entity state rows, and reading the watermark (SQL).
+        /// Reading the entity state rows the cache lacks (locked, after a conflict) and the watermark (SQL).
         case lockStates
         /// Decoding the loaded entity states.
         case decodeStates
