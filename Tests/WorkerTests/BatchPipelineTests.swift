@@ -37,25 +37,11 @@ import WorkerRuntime
 
     @Test func aPreparedBatchOnAStaleCachedStateIsRedoneSequentially() async throws {
         try await DatabaseDriver.with(settleMs: 1000) { driver in
-            let topics = driver.settings.topics
-            let row = LedgerRow(
-                id: "row_1", userId: "user_1", seq: 1, type: .purchase, amount: 500, balanceAfter: 500,
-                stripeEventId: "evt_1", stripePaymentIntentId: "pi_1", createdAtMs: driver.clock.now)
-            let ledger = OutboundMessage(topic: topics.ledger, key: Array("user_1".utf8), value: BillingJSON.ledger(row))
-            _ = try await pipe([[record(ledger, offset: 0)]], driver: driver)
-            // The sweeper (without the processor's cache) rewrites the stripe event state.
-            try await driver.settle()
-            let issueId = CheckKind.missingIdempotencyRecord.issueId("evt_1")
-            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId))
-
-            let webhook = WebhookRecord(
-                eventId: "evt_1", type: "payment_intent.succeeded", stripePaymentIntentId: "pi_1",
-                processedAtMs: driver.clock.now)
-            let message = OutboundMessage(topic: topics.webhooks, key: Array("evt_1".utf8), value: BillingJSON.webhook(webhook))
-            let summaries = try await pipe([[record(message, offset: 0)]], driver: driver)
+            let summaries = try await ConcurrentWriterTests.webhookAfterTheSweeperRewroteItsEvent(driver: driver) {
+                message in
+                try await pipe([[record(message, offset: 0)]], driver: driver)
+            }
             #expect(summaries.map(\.stateConflicts) == [1])
-            #expect(summaries.map(\.applied) == [1])
-            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId) == false)
         }
     }
 

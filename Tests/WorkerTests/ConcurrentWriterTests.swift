@@ -64,26 +64,35 @@ import WorkerRuntime
 
     @Test func aStateTheSweeperRewroteIsNotTakenFromTheCache() async throws {
         try await DatabaseDriver.with(settleMs: 1000) { driver in
-            let topics = driver.settings.topics
-            let row = LedgerRow(
-                id: "row_1", userId: "user_1", seq: 1, type: .purchase, amount: 500, balanceAfter: 500,
-                stripeEventId: "evt_1", stripePaymentIntentId: "pi_1", createdAtMs: driver.clock.now)
-            try await driver.consume([
-                OutboundMessage(topic: topics.ledger, key: Array("user_1".utf8), value: BillingJSON.ledger(row))
-            ])
-            // The sweeper opens the missing webhook record once the settle time passed; the processor's
-            // cached stripe event state is now one version behind.
-            try await driver.settle()
-            let issueId = CheckKind.missingIdempotencyRecord.issueId("evt_1")
-            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId))
-            let webhook = WebhookRecord(
-                eventId: "evt_1", type: "payment_intent.succeeded", stripePaymentIntentId: "pi_1",
-                processedAtMs: driver.clock.now)
-            let summary = try await driver.consume([
-                OutboundMessage(topic: topics.webhooks, key: Array("evt_1".utf8), value: BillingJSON.webhook(webhook))
-            ])
-            #expect(summary.stateConflicts == 1)
-            #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId) == false)
+            let summaries = try await Self.webhookAfterTheSweeperRewroteItsEvent(driver: driver) { message in
+                [try await driver.consume([message])]
+            }
+            #expect(summaries.map(\.stateConflicts) == [1])
         }
+    }
+
+    /// A purchase, then the sweeper opening its missing webhook record (with no access to the
+    /// processor's cache, whose stripe event state is then one version behind), then the webhook
+    /// record, which must resolve the issue. `consume` processes one message as one batch.
+    static func webhookAfterTheSweeperRewroteItsEvent(
+        driver: DatabaseDriver, consume: (OutboundMessage) async throws -> [BatchProcessor.Summary]
+    ) async throws -> [BatchProcessor.Summary] {
+        let topics = driver.settings.topics
+        let row = LedgerRow(
+            id: "row_1", userId: "user_1", seq: 1, type: .purchase, amount: 500, balanceAfter: 500,
+            stripeEventId: "evt_1", stripePaymentIntentId: "pi_1", createdAtMs: driver.clock.now)
+        _ = try await consume(
+            OutboundMessage(topic: topics.ledger, key: Array("user_1".utf8), value: BillingJSON.ledger(row)))
+        try await driver.settle()
+        let issueId = CheckKind.missingIdempotencyRecord.issueId("evt_1")
+        #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId))
+        let webhook = WebhookRecord(
+            eventId: "evt_1", type: "payment_intent.succeeded", stripePaymentIntentId: "pi_1",
+            processedAtMs: driver.clock.now)
+        let summaries = try await consume(
+            OutboundMessage(topic: topics.webhooks, key: Array("evt_1".utf8), value: BillingJSON.webhook(webhook)))
+        #expect(summaries.map(\.applied) == [1])
+        #expect(Set(try await driver.openIssues().map(\.issueId)).contains(issueId) == false)
+        return summaries
     }
 }
