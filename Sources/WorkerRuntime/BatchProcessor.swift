@@ -16,7 +16,8 @@ import Shared
 ///
 /// States are not locked while the batch runs: each is written back only if its row is still at the
 /// version read (optimistic concurrency). When another writer got there first, the transaction rolls
-/// back and the batch is redone once with every state row locked, as the sweeper and repairs work.
+/// back and the batch is redone with every state row locked, as the sweeper and repairs work.
+/// `BatchPipeline` splits the same work into `prepare` and `commit(_:)` to overlap batches.
 public struct BatchProcessor: Sendable {
     /// Counts of one processed batch, for logs, metrics and tests.
     public struct Summary: Sendable, Hashable {
