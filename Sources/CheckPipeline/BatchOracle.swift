@@ -10,11 +10,12 @@ import Shared
 /// version is not above the highest applied so far is ignored, the latest applied snapshot is
 /// the user's account, and a gate older than the applied one for its feature is ignored.
 /// Settle times are taken as passed (the incremental result after `tick` at `Int64.max` equals
-/// this); the stale-subscription check uses `watermarkMs`.
+/// this); the stale-subscription check uses `watermarkMs`. `bootstrapUpdatedAtMs` (user id →
+/// `users.updated_at`) marks users whose rows were applied by bootstrap, for the grant exception.
 public enum BatchOracle {
     public static func evaluate(
         ledger: [LedgerRow], accounts: [AccountSnapshot], webhooks: [WebhookRecord], gates: [PlanGate],
-        watermarkMs: Int64, settings: CheckSettings
+        watermarkMs: Int64, settings: CheckSettings, bootstrapUpdatedAtMs: [String: Int64] = [:]
     ) -> [OpenIssue] {
         var issues: [OpenIssue] = []
         func some(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
@@ -48,8 +49,8 @@ public enum BatchOracle {
             let applied = appliedByUser[userId] ?? []
             let account = applied.last
 
-            // Gaps: missing runs in 1 ..< highest.
-            var expected: Int64 = 1
+            // Gaps: missing runs in 1 ..< highest (from the lowest seq seen under `first-seen`).
+            var expected: Int64 = settings.ledgerBaseline == .firstSeen ? (seqs.first ?? 1) : 1
             for seq in seqs {
                 if seq > expected {
                     issues.append(
@@ -166,6 +167,11 @@ public enum BatchOracle {
             // Subscription grants to users on FREE at the grant's time (+ settle).
             for seq in seqs {
                 guard let row = rows[seq], row.type == .subscriptionGrant else { continue }
+                // Bootstrap: a grant older than the user's `users.updated_at` minus the settle time
+                // is not judged (the tier in force then is unknown).
+                if let updatedAt = bootstrapUpdatedAtMs[userId], row.createdAtMs < updatedAt - settings.settleMs {
+                    continue
+                }
                 let limit = row.createdAtMs.addingReportingOverflow(settings.settleMs)
                 let cutoff = limit.overflow ? Int64.max : limit.partialValue
                 // The latest snapshot at or before the cutoff (the later-applied one on ties),

@@ -11,9 +11,9 @@ public enum EntityState: Sendable, Hashable, Codable {
     indirect case planGate(PlanGateState)
 
     /// Processing time at which something pending must be re-evaluated (`tick`), if any.
-    public func settleDeadlineMs(settleMs: Int64) -> Int64? {
+    public func settleDeadlineMs(settleMs: Int64, baseline: LedgerBaseline = .full) -> Int64? {
         switch self {
-        case .user(let state): state.settleDeadlineMs(settleMs: settleMs)
+        case .user(let state): state.settleDeadlineMs(settleMs: settleMs, baseline: baseline)
         case .stripeEvent(let state): state.settleDeadlineMs(settleMs: settleMs)
         case .carrierGroup, .planGate: nil
         }

@@ -19,9 +19,12 @@ extension IssuePipeline {
         let credits = user.account?.credits
         let unlimitedCredits = user.account?.unlimitedCredits ?? true
         if let credits, !unlimitedCredits, let top = user.runs.last, credits != top.hiBalanceAfter {
-            let since = user.mismatchSinceMs ?? nowMs
+            // Held while accounts or ledger have delivered nothing since the mismatch appeared.
+            let since = PendingSince.release(
+                user.mismatchSinceMs ?? PendingSince.held(nowMs), waitingOn: HeldCheck.creditBalanceMismatch.inputs,
+                clock: inputs)
             user.mismatchSinceMs = since
-            if addClamped(since, settle) <= nowMs {
+            if !PendingSince.isHeld(since), addClamped(since, settle) <= nowMs {
                 balance = BalanceEvidence(balance: credits, ledgerBalanceAfter: top.hiBalanceAfter, ledgerSeq: top.hi)
             }
         } else {
@@ -39,7 +42,8 @@ extension IssuePipeline {
         }
 
         // ledger_sequence_gap: one issue per maximal run of missing seqs, after the settle time.
-        if !(user.openGaps.isEmpty && (user.runs.isEmpty || (user.runs.count == 1 && user.runs[0].lo == 1))) {
+        let startsAtBaseline = user.runs.count == 1 && (user.runs[0].lo == 1 || settings.ledgerBaseline == .firstSeen)
+        if !(user.openGaps.isEmpty && (user.runs.isEmpty || startsAtBaseline)) {
             evaluateGaps(&user, nowMs: nowMs, out: &out)
         }
 
@@ -163,7 +167,20 @@ extension IssuePipeline {
     private func evaluateGaps(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
         let settle = settings.settleMs
         let userId = user.userId
-        let desired = user.holes().filter { addClamped($0.sinceMs, settle) <= nowMs }.map(\.gap)
+        // A hole is held while the ledger has delivered nothing since it appeared.
+        for index in user.runs.indices where PendingSince.isHeld(user.runs[index].gapBelowSinceMs) {
+            user.runs[index].gapBelowSinceMs = PendingSince.release(
+                user.runs[index].gapBelowSinceMs, waitingOn: HeldCheck.ledgerSequenceGap.inputs, clock: inputs)
+        }
+        var desired = user.holes(baseline: settings.ledgerBaseline).filter {
+            !PendingSince.isHeld($0.sinceMs) && addClamped($0.sinceMs, settle) <= nowMs
+        }.map(\.gap)
+        // Held holes neither open nor resolve: an open one stays as it was.
+        let held = user.holes(baseline: settings.ledgerBaseline).filter { PendingSince.isHeld($0.sinceMs) }.map(\.gap)
+        if !held.isEmpty {
+            let keep = user.openGaps.filter { gap in held.contains { $0.first == gap.first } }
+            if !keep.isEmpty { desired = (desired + keep).sorted { $0.first < $1.first } }
+        }
         guard desired != user.openGaps else { return }
         var i = 0
         var j = 0
@@ -195,9 +212,16 @@ extension IssuePipeline {
     func evaluate(_ event: inout StripeEventState, eventId: String, nowMs: Int64, out: inout [IssueTransition]) {
         var missing: GroupEvidence? = nil
         if !event.webhookSeen, event.carriers.count > 0 {
-            let since = event.missingSinceMs ?? nowMs
+            // Held while the webhooks input has delivered nothing since the first carrier row.
+            let since = PendingSince.release(
+                event.missingSinceMs ?? PendingSince.held(nowMs), waitingOn: HeldCheck.missingIdempotencyRecord.inputs,
+                clock: inputs)
             event.missingSinceMs = since
-            if addClamped(since, settings.settleMs) <= nowMs { missing = event.carriers.evidence }
+            if PendingSince.isHeld(since) {
+                missing = event.openMissing
+            } else if addClamped(since, settings.settleMs) <= nowMs {
+                missing = event.carriers.evidence
+            }
         } else {
             event.missingSinceMs = nil
         }

@@ -12,8 +12,13 @@ import Shared
 /// watermark (newest timestamp seen on any input, including the record being applied).
 public struct IssuePipeline: Sendable {
     public var settings: CheckSettings
+    /// When each input last delivered: checks waiting on a silent input are held (see `InputClock`).
+    public var inputs: InputClock
 
-    public init(settings: CheckSettings = CheckSettings()) { self.settings = settings }
+    public init(settings: CheckSettings = CheckSettings(), inputs: InputClock = .untracked) {
+        self.settings = settings
+        self.inputs = inputs
+    }
 
     /// The keys a record reads or writes; complete: `apply` touches no other key.
     public static func stateKeys(for record: BillingRecord) -> [StateKey] {
@@ -40,13 +45,19 @@ public struct IssuePipeline: Sendable {
     }
 
     /// Applies one record, appending its transitions to `out` (the allocation-light form).
+    ///
+    /// `judgeGrantTier: false` leaves a `SUBSCRIPTION_GRANT` row out of `free_user_subscription_grant`
+    /// (bootstrap: a grant older than the user's `users.updated_at` minus the settle time, whose tier
+    /// in force is unknown because the table keeps only today's tier).
     @discardableResult
     public func apply(
         _ record: BillingRecord, nowMs: Int64, watermarkMs: Int64, store: some StateStore,
-        into out: inout [IssueTransition]
+        into out: inout [IssueTransition], judgeGrantTier: Bool = true
     ) -> RecordDisposition {
         switch record {
-        case .ledger(let row): applyLedger(row, nowMs: nowMs, watermarkMs: watermarkMs, store: store, out: &out)
+        case .ledger(let row):
+            applyLedger(
+                row, nowMs: nowMs, watermarkMs: watermarkMs, store: store, judgeGrantTier: judgeGrantTier, out: &out)
         case .account(let snapshot):
             applyAccount(snapshot, nowMs: nowMs, watermarkMs: watermarkMs, store: store, out: &out)
         case .webhook(let record): applyWebhook(record, nowMs: nowMs, store: store, out: &out)
@@ -95,12 +106,13 @@ public struct IssuePipeline: Sendable {
     // MARK: - Records
 
     private func applyLedger(
-        _ row: LedgerRow, nowMs: Int64, watermarkMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ row: LedgerRow, nowMs: Int64, watermarkMs: Int64, store: some StateStore, judgeGrantTier: Bool,
+        out: inout [IssueTransition]
     ) -> RecordDisposition {
         guard row.seq >= 1 else { return .invalidSeq }
         var accepted = false
         withUser(row.userId, store) { user in
-            guard case .accepted(let previous, let next) = user.insert(row, nowMs: nowMs) else { return false }
+            guard case .accepted(let previous, let next) = user.insert(row, nowMs: nowMs, baseline: settings.ledgerBaseline) else { return false }
             accepted = true
             if let previous, row.balanceAfter != previous &+ row.ledgerMovement {
                 emitArithmetic(
@@ -116,10 +128,12 @@ public struct IssuePipeline: Sendable {
             if row.type == .subscriptionGrant {
                 let invoice = nonEmpty(row.stripeInvoiceId)
                 if invoice != nil { user.lastInvoiceGrantMs = max(user.lastInvoiceGrantMs ?? row.createdAtMs, row.createdAtMs) }
-                user.pendingGrants.append(
+                if judgeGrantTier {
+                    user.pendingGrants.append(
                     PendingGrant(
                         rowId: row.id, seq: row.seq, amount: row.amount, createdAtMs: row.createdAtMs,
                         stripeInvoiceId: invoice, deadlineMs: addClamped(nowMs, settings.settleMs)))
+                }
             }
             evaluate(&user, nowMs: nowMs, watermarkMs: watermarkMs, accountChanged: false, out: &out)
             return true

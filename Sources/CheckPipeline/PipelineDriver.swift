@@ -7,7 +7,7 @@ import Shared
 /// transitions into the contract's `IssueEvent`s. It also checks that every record touched only
 /// the keys `IssuePipeline.stateKeys(for:)` names.
 public final class PipelineDriver {
-    public let pipeline: IssuePipeline
+    public private(set) var pipeline: IssuePipeline
     public let store: InMemoryStateStore
     /// The newest event time seen on any input.
     public private(set) var watermarkMs: Int64 = .min
@@ -24,11 +24,35 @@ public final class PipelineDriver {
     /// The latest event of every issue ever emitted, by issue id.
     public private(set) var issues: [String: IssueEvent] = [:]
 
-    public init(settings: CheckSettings = CheckSettings(), store: InMemoryStateStore = InMemoryStateStore(), startMs: Int64 = 0)
-    {
-        self.pipeline = IssuePipeline(settings: settings)
+    /// Deliveries per input when inputs are tracked (see `init(trackInputs:)`).
+    private var deliveries: [InputTopic: InputClock.Input] = [:]
+    private let trackInputs: Bool
+
+    /// With `trackInputs`, every record sent counts as a delivery of its input (as the worker's
+    /// consumer records them) and checks waiting on a silent input are held; `deliver` adds
+    /// deliveries that apply nothing (another user's records, a redelivery).
+    public init(
+        settings: CheckSettings = CheckSettings(), store: InMemoryStateStore = InMemoryStateStore(), startMs: Int64 = 0,
+        trackInputs: Bool = false
+    ) {
+        self.pipeline = IssuePipeline(settings: settings, inputs: trackInputs ? .tracked([:]) : .untracked)
         self.store = store
         self.clockMs = startMs
+        self.trackInputs = trackInputs
+    }
+
+    /// Records a delivery of `input` at `atMs` (default: the clock), without applying anything.
+    public func deliver(_ input: InputTopic, atMs: Int64? = nil) {
+        guard trackInputs else { return }
+        let now = max(clockMs, atMs ?? clockMs)
+        clockMs = now
+        var state = deliveries[input] ?? InputClock.Input(lastDeliveredMs: nil)
+        // The first delivery ends a silence that began at the start of time.
+        let last = state.lastDeliveredMs ?? .min
+        if now > last { state.silences.append(InputClock.Silence(fromMs: last, resumedAtMs: now)) }
+        state.lastDeliveredMs = max(state.lastDeliveredMs ?? now, now)
+        deliveries[input] = state
+        pipeline.inputs = .tracked(deliveries)
     }
 
     /// Applies one record at processing time `atMs` (default: the clock), advancing the watermark
@@ -37,6 +61,12 @@ public final class PipelineDriver {
     public func send(_ record: BillingRecord, atMs: Int64? = nil) -> [IssueEvent] {
         let now = max(clockMs, atMs ?? clockMs)
         clockMs = now
+        switch record {
+        case .ledger: deliver(.ledger)
+        case .account: deliver(.accounts)
+        case .webhook: deliver(.webhooks)
+        case .planGate: break
+        }
         if let eventTime = record.eventTimeMs { watermarkMs = max(watermarkMs, eventTime) }
         let guardStore = KeyRecordingStore(store)
         var out: [IssueTransition] = []
@@ -58,7 +88,8 @@ public final class PipelineDriver {
     @discardableResult
     public func advance(toMs: Int64) -> [IssueEvent] {
         clockMs = max(clockMs, toMs)
-        let due = store.dueKeys(nowMs: clockMs, watermarkMs: watermarkMs, settings: pipeline.settings)
+        let due = store.dueKeys(
+            nowMs: clockMs, watermarkMs: watermarkMs, settings: pipeline.settings, inputs: pipeline.inputs)
         return publish(pipeline.tick(keys: due, nowMs: clockMs, watermarkMs: watermarkMs, store: store))
     }
 

@@ -39,7 +39,8 @@ public struct StripeEventState: Sendable, Hashable, Codable {
     public internal(set) var carriers = RowGroup()
     /// Those with a positive amount (for `duplicate_credit_event`).
     public internal(set) var credits = RowGroup()
-    /// Processing time since which rows carry the id without a webhook record.
+    /// Processing time since which rows carry the id without a webhook record
+    /// (`PendingSince.held` while the webhooks input has delivered nothing since).
     var missingSinceMs: Int64?
     var openMissing: GroupEvidence?
     var openDuplicate: GroupEvidence?
@@ -48,7 +49,9 @@ public struct StripeEventState: Sendable, Hashable, Codable {
 
     public func settleDeadlineMs(settleMs: Int64) -> Int64? {
         guard openMissing == nil, let since = missingSinceMs else { return nil }
-        return addClamped(since, settleMs)
+        var deadline = DeadlineCollector()
+        deadline.consider(since: since, settleMs: settleMs, check: .missingIdempotencyRecord)
+        return deadline.result
     }
 }
 

@@ -71,11 +71,15 @@ public final class InMemoryStateStore: StateStore {
 
     /// Keys whose settle deadline or stale flip has passed, sorted (what the worker's sweeper
     /// finds with its indexed query).
-    public func dueKeys(nowMs: Int64, watermarkMs: Int64, settings: CheckSettings) -> [StateKey] {
+    public func dueKeys(
+        nowMs: Int64, watermarkMs: Int64, settings: CheckSettings, inputs: InputClock = .untracked
+    ) -> [StateKey] {
         var due: [StateKey] = []
         for (key, entry) in entries {
             guard let state = entry.state else { continue }
-            if let deadline = state.settleDeadlineMs(settleMs: settings.settleMs), deadline <= nowMs {
+            if let deadline = state.settleDeadlineMs(settleMs: settings.settleMs, baseline: settings.ledgerBaseline),
+                deadline <= nowMs || HeldDeadline.isReleasable(deadline, clock: inputs)
+            {
                 due.append(key)
             } else if let staleAt = state.staleAtEventMs(periodMs: settings.periodMs), staleAt <= watermarkMs {
                 due.append(key)

@@ -11,11 +11,11 @@ extension UserState.Fields {
     }
 
     /// Records `row.seq` in the runs (seq ≥ 1), keeping the boundary data the arithmetic check needs.
-    mutating func insert(_ row: LedgerRow, nowMs: Int64) -> RowInsertion {
+    mutating func insert(_ row: LedgerRow, nowMs: Int64, baseline: LedgerBaseline = .full) -> RowInsertion {
         let s = row.seq
         let newRun = SeqRun(
             lo: s, hi: s, loAmount: row.ledgerMovement, loBalanceAfter: row.balanceAfter, hiBalanceAfter: row.balanceAfter,
-            gapBelowSinceMs: nowMs)
+            gapBelowSinceMs: PendingSince.held(nowMs))
         guard let lastRun = runs.last else {
             runs.append(newRun)
             return .accepted(previousBalance: nil, next: nil)
@@ -60,14 +60,17 @@ extension UserState.Fields {
             var run = newRun
             run.gapBelowSinceMs = runs[i].gapBelowSinceMs
             runs.insert(run, at: i)
+            // A new lowest seq under `first-seen` lowers the baseline: the hole above it is new.
+            if i == 0, baseline == .firstSeen { runs[1].gapBelowSinceMs = PendingSince.held(nowMs) }
         }
         return .accepted(previousBalance: previous, next: next)
     }
 
     /// The holes below the highest seq, ascending, with the processing time since which each is missing.
-    func holes() -> [(gap: GapEvidence, sinceMs: Int64)] {
+    func holes(baseline: LedgerBaseline = .full) -> [(gap: GapEvidence, sinceMs: Int64)] {
         var result: [(gap: GapEvidence, sinceMs: Int64)] = []
-        var below: Int64 = 0
+        // Under `first-seen` the ledger starts at the lowest seq seen: nothing below it is missing.
+        var below: Int64 = baseline == .firstSeen ? (runs.first.map { $0.lo - 1 } ?? 0) : 0
         for run in runs {
             if run.lo > below + 1 { result.append((GapEvidence(first: below + 1, last: run.lo - 1), run.gapBelowSinceMs)) }
             below = run.hi

@@ -33,7 +33,8 @@ public struct UserState: Sendable, Hashable, Codable {
         var lastInvoiceGrantMs: Int64?
         /// Grant rows waiting for the settle time before the free-tier check decides them.
         var pendingGrants: [PendingGrant] = []
-        /// Processing time since which account credits and ledger balance disagree.
+        /// Processing time since which account credits and ledger balance disagree
+        /// (`PendingSince.held` while an input has delivered nothing since).
         var mismatchSinceMs: Int64?
 
         // The self-healing issues of this user that are open, with the evidence last emitted.
@@ -137,7 +138,11 @@ public struct UserState: Sendable, Hashable, Codable {
     /// `balanceAfter` of the highest-seq row.
     public var ledgerBalance: Int64? { runs.last?.hiBalanceAfter }
     /// Number of seq holes below the highest seq (in flight or open as gaps).
-    public var holeCount: Int { runs.isEmpty ? 0 : runs.count - 1 + (runs[0].lo > 1 ? 1 : 0) }
+    public var holeCount: Int { holeCount(baseline: .full) }
+    /// Number of seq holes below the highest seq, counted from where `baseline` says the ledger starts.
+    public func holeCount(baseline: LedgerBaseline) -> Int {
+        runs.isEmpty ? 0 : runs.count - 1 + (baseline == .full && runs[0].lo > 1 ? 1 : 0)
+    }
     /// Issue ids of the self-healing issues this state holds open.
     public var openIssueIds: [String] {
         var ids: [String] = []
@@ -151,16 +156,22 @@ public struct UserState: Sendable, Hashable, Codable {
     }
 
     /// Processing time at which a pending mismatch, hole or grant must be re-evaluated.
-    public func settleDeadlineMs(settleMs: Int64) -> Int64? {
-        var deadline: Int64? = nil
-        func consider(_ value: Int64) { deadline = min(deadline ?? value, value) }
-        if openBalance == nil, let since = mismatchSinceMs { consider(addClamped(since, settleMs)) }
-        if !runs.isEmpty, holeCount > openGaps.count {
-            if runs[0].lo > 1 { consider(addClamped(runs[0].gapBelowSinceMs, settleMs)) }
-            for run in runs.dropFirst() { consider(addClamped(run.gapBelowSinceMs, settleMs)) }
+    /// While a pending check is held on a silent input, a `HeldDeadline` stands for it.
+    public func settleDeadlineMs(settleMs: Int64, baseline: LedgerBaseline = .full) -> Int64? {
+        var deadline = DeadlineCollector()
+        if openBalance == nil, let since = mismatchSinceMs {
+            deadline.consider(since: since, settleMs: settleMs, check: .creditBalanceMismatch)
         }
-        if !tierPoints.isEmpty { for grant in pendingGrants { consider(grant.deadlineMs) } }
-        return deadline
+        if !runs.isEmpty, holeCount(baseline: baseline) > openGaps.count {
+            if baseline == .full, runs[0].lo > 1 {
+                deadline.consider(since: runs[0].gapBelowSinceMs, settleMs: settleMs, check: .ledgerSequenceGap)
+            }
+            for run in runs.dropFirst() {
+                deadline.consider(since: run.gapBelowSinceMs, settleMs: settleMs, check: .ledgerSequenceGap)
+            }
+        }
+        if !tierPoints.isEmpty { for grant in pendingGrants { deadline.consider(grant.deadlineMs) } }
+        return deadline.result
     }
 
     /// Watermark at which the stale-subscription check flips to stale, while it is not open.
@@ -180,7 +191,8 @@ struct SeqRun: Sendable, Hashable, Codable {
     var loBalanceAfter: Int64
     /// `balanceAfter` of row `hi` (to check `hi + 1`).
     var hiBalanceAfter: Int64
-    /// Processing time since which the hole just below `lo` has been missing (if there is one).
+    /// Processing time since which the hole just below `lo` has been missing (if there is one);
+    /// `PendingSince.held` while the ledger has delivered nothing since.
     var gapBelowSinceMs: Int64
 }
 

@@ -8,16 +8,27 @@ public struct CheckSettings: Sendable, Hashable {
     public var largeMovement: Int64
     /// `ASSURE_PLAN_POLICY`: expected plan-gate rules.
     public var planPolicy: PlanPolicy
+    /// `ASSURE_LEDGER_BASELINE`: where a user's ledger is expected to start.
+    public var ledgerBaseline: LedgerBaseline
 
     public init(
         settleMs: Int64 = 30_000, periodDays: Int64 = 45, largeMovement: Int64 = 100_000,
-        planPolicy: PlanPolicy = .builtIn
+        planPolicy: PlanPolicy = .builtIn, ledgerBaseline: LedgerBaseline = .full
     ) {
         self.settleMs = settleMs
         self.periodDays = periodDays
         self.largeMovement = largeMovement
         self.planPolicy = planPolicy
+        self.ledgerBaseline = ledgerBaseline
     }
 
     public var periodMs: Int64 { periodDays * 86_400_000 }
+}
+
+/// `ASSURE_LEDGER_BASELINE`: the seq below which missing rows are not gaps.
+public enum LedgerBaseline: String, Sendable, Hashable, CaseIterable {
+    /// Every ledger starts at seq 1.
+    case full
+    /// A user's ledger starts at the lowest seq seen for the user so far (older rows archived).
+    case firstSeen = "first-seen"
 }

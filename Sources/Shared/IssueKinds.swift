@@ -5,6 +5,7 @@ public enum IssueCategory: String, Sendable, Codable, CaseIterable, Hashable {
     case webhookReplaySafety = "webhook_replay_safety"
     case planGates = "plan_gates"
     case revenueAnomaly = "revenue_anomaly"
+    case pipelineHealth = "pipeline_health"
 }
 
 /// Issue severities, ordered from `info` to `critical`.
@@ -48,6 +49,7 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
     case subscriptionGrantWithoutInvoice = "subscription_grant_without_invoice"
     case largeCreditMovement = "large_credit_movement"
     case nonAdminUnlimitedCredits = "non_admin_unlimited_credits"
+    case inputStalled = "input_stalled"
 
     /// The prefix of the issue id, before the first `:`.
     public var idPrefix: String {
@@ -68,6 +70,7 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
         case .subscriptionGrantWithoutInvoice: "grant-without-invoice"
         case .largeCreditMovement: "large-credit-movement"
         case .nonAdminUnlimitedCredits: "unlimited-credits"
+        case .inputStalled: "input-stalled"
         }
     }
 
@@ -82,13 +85,14 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
         case .purchaseWithoutPaymentIntent, .subscriptionGrantWithoutInvoice, .largeCreditMovement,
             .nonAdminUnlimitedCredits:
             .revenueAnomaly
+        case .inputStalled: .pipelineHealth
         }
     }
 
     public var severity: Severity {
         switch self {
         case .paidTierWithoutCustomer, .duplicateCreditEvent, .duplicatePaymentIntent, .duplicateInvoiceGrant,
-            .planGateRegression:
+            .planGateRegression, .inputStalled:
             .critical
         case .stalePaidSubscription, .largeCreditMovement: .warning
         default: .error
@@ -97,7 +101,7 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
 
     public var revenueImpacting: Bool {
         switch self {
-        case .stalePaidSubscription, .planGateRegression, .largeCreditMovement: false
+        case .stalePaidSubscription, .planGateRegression, .largeCreditMovement, .inputStalled: false
         default: true
         }
     }

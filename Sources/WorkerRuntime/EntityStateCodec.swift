@@ -22,7 +22,7 @@ struct EntityStateCodec: Sendable {
         state.encodeBinary(into: &bytes)
         return EntityStateRepository.Row(
             key: keyString, kind: key.kind.rawValue, state: bytes,
-            settleDeadlineMs: state.settleDeadlineMs(settleMs: settings.settleMs),
+            settleDeadlineMs: state.settleDeadlineMs(settleMs: settings.settleMs, baseline: settings.ledgerBaseline),
             staleAtEventMs: state.staleAtEventMs(periodMs: settings.periodMs))
     }
 
