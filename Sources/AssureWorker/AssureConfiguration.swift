@@ -50,6 +50,12 @@ struct AssureConfiguration: Sendable {
             settleMs: try integer("ASSURE_SETTLE_MS", default: 30_000, range: 0...86_400_000),
             periodDays: try integer("ASSURE_PERIOD_DAYS", default: 45, range: 1...365),
             largeMovement: try integer("ASSURE_LARGE_MOVEMENT", default: 100_000, range: 1...Int64.max))
+        if let raw = env["ASSURE_LEDGER_BASELINE"], !raw.isEmpty {
+            guard let baseline = LedgerBaseline(rawValue: raw.trimmingCharacters(in: .whitespaces)) else {
+                throw Invalid(description: "ASSURE_LEDGER_BASELINE=\(raw) is not one of full, first-seen")
+            }
+            checks.ledgerBaseline = baseline
+        }
         if let path = env["ASSURE_PLAN_POLICY"], !path.isEmpty {
             checks.planPolicy = try loadPlanPolicy(path: path)
         }
@@ -63,7 +69,8 @@ struct AssureConfiguration: Sendable {
             commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) },
             batchMaxRecords: Int(try integer("ASSURE_BATCH_MAX_RECORDS", default: 10_000, range: 1...1_000_000)),
             batchMaxWaitMs: Int(try integer("ASSURE_BATCH_MAX_WAIT_MS", default: 50, range: 1...60_000)),
-            stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)))
+            stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)),
+            stallMs: try integer("ASSURE_STALL_MS", default: 300_000, range: 1...604_800_000))
         let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
         let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter
         return AssureConfiguration(

@@ -54,6 +54,13 @@ final class DemoScript: Service, Sendable {
         }
         try await publish(messages)
         try await waitForConsumption(expected: messages.count)
+        // Live inputs keep delivering: one tombstone (counted and skipped) on each input after the
+        // traffic, so no check stays held on an input that merely went quiet (see Input health).
+        let topics = environment.topics
+        try await publish([topics.ledger, topics.accounts, topics.webhooks].map {
+            OutboundMessage(topic: $0, key: "heartbeat", value: nil)
+        })
+        try await waitForConsumption(expected: messages.count + 3)
         try await waitForIssues(traffic.expectedIssueIds)
         let before = try await api(AssuranceReport.self, "GET", "/api/admin/billing-assurance?periodDays=45")
         print("\n" + ReportPrinter.render(before))

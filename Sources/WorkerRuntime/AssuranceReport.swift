@@ -17,6 +17,35 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var explainedCount: Int
         public var bySeverity: [String: Int]
         public var periodDays: Int64
+        /// The checks holding at least one deadline on a silent input now, sorted.
+        public var heldChecks: [String] = []
+        /// The latest completed bootstrap (`null` before any).
+        public var bootstrap: LastBootstrap = LastBootstrap()
+    }
+
+    /// `summary.bootstrap`: `null`, or the end time and rows of the latest completed bootstrap.
+    public struct LastBootstrap: Sendable, Hashable, Codable {
+        public struct Run: Sendable, Hashable, Codable {
+            public var lastRunAt: String
+            public var rows: Int64
+            public init(lastRunAt: String, rows: Int64) {
+                self.lastRunAt = lastRunAt
+                self.rows = rows
+            }
+        }
+        public var run: Run?
+
+        public init(run: Run? = nil) { self.run = run }
+
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            run = container.decodeNil() ? nil : try container.decode(Run.self)
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            if let run { try container.encode(run) } else { try container.encodeNil() }
+        }
     }
 
     /// One named release guardrail of the runbook.
@@ -81,14 +110,17 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
     public var issues: [Issue]
 
     /// Whether an open issue counts towards `alertCount`: revenue-impacting, error or critical, unexplained.
+    /// Every open `input-stalled` issue counts too (contract, *Alert*).
     public static func isAlertWorthy(_ event: IssueEvent) -> Bool {
-        event.status == .open && event.explanation == nil && event.revenueImpacting && event.severity >= .error
+        event.status == .open && event.explanation == nil
+            && ((event.revenueImpacting && event.severity >= .error) || event.check == .inputStalled)
     }
 
     /// Builds the report from the open issues (documented in the README: score and status formulas).
-    public static func build(openIssues: [IssueEvent], counts: Counts, periodDays: Int64, nowMs: Int64)
-        -> AssuranceReport
-    {
+    public static func build(
+        openIssues: [IssueEvent], counts: Counts, periodDays: Int64, nowMs: Int64, heldChecks: [String] = [],
+        bootstrap: LastBootstrap.Run? = nil
+    ) -> AssuranceReport {
         let open = openIssues.filter { $0.status == .open }.sorted {
             ($0.severity, $1.issueId) > ($1.severity, $0.issueId)
         }
@@ -133,7 +165,9 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
             repairableCount: open.filter { $0.repair != nil }.count,
             explainedCount: open.filter { $0.explanation != nil }.count,
             bySeverity: bySeverity,
-            periodDays: periodDays)
+            periodDays: periodDays,
+            heldChecks: heldChecks,
+            bootstrap: LastBootstrap(run: bootstrap))
         return AssuranceReport(
             generatedAt: Timestamp.format(nowMs),
             summary: summary,

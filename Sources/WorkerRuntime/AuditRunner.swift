@@ -60,9 +60,13 @@ public struct AuditRunner: Sendable {
                 gates.append(PlanGate(feature: key.id, allowedTiers: Set(gate.allowedTiers), updatedAtMs: gate.updatedAtMs))
             }
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            // After a bootstrap, old grants of a user are judged as bootstrap judged them.
+            let bootstrapped = try await BootstrapRunRepository.latestCompleted(on: connection, logger: logger) != nil
+            var updatedAt: [String: Int64] = [:]
+            if bootstrapped { for account in tables.accounts { updatedAt[account.userId] = account.updatedAtMs } }
             let expected = BatchOracle.evaluate(
                 ledger: tables.ledger, accounts: tables.accounts, webhooks: tables.webhooks, gates: gates,
-                watermarkMs: watermark, settings: settings.checks)
+                watermarkMs: watermark, settings: settings.checks, bootstrapUpdatedAtMs: updatedAt)
             let streaming = try await IssueRepository.open(on: connection, logger: logger)
             return Report(
                 oracleIssues: expected.count, streamingIssues: streaming.count, ledgerRows: tables.ledger.count,

@@ -18,6 +18,8 @@ extension BatchProcessor {
         let firstOffsets: [TopicPartition: Int64]
         let effects: BatchEffects
         let write: EntityStateRepository.VersionedWrite
+        /// Processing time the batch was applied at.
+        let nowMs: Int64
         /// The watermark after the batch, for the next `prepare`.
         public var watermarkMs: Int64 { effects.watermarkMs }
     }
@@ -46,24 +48,26 @@ extension BatchProcessor {
         lap.end(.decode)
         let keys = Self.stateKeys(of: decoded)
         lap.end(.collectKeys)
-        let (states, storedWatermark) = try await client.withConnection { connection in
+        let (states, storedWatermark, inputs) = try await client.withConnection { connection in
             var readLap = PhaseLap(times: phaseTimes)
             let states = try await codec.loadUnlocked(
                 keys, cache: cache, on: connection, logger: logger, lap: &readLap)
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
+            let inputs = try await InputHealth.clock(on: connection, logger: logger)
             readLap.end(.lockStates)
-            return (states, watermark)
+            return (states, watermark, inputs)
         }
         lap = PhaseLap(times: phaseTimes)
         let effects = try apply(
-            decoded, store: states.store, watermarkMs: max(watermarkMs, storedWatermark ?? Int64.min), nowMs: nowMs)
+            decoded, store: states.store, watermarkMs: max(watermarkMs, storedWatermark ?? Int64.min), nowMs: nowMs,
+            inputs: inputs)
         lap.end(.pipeline)
         let (write, after) = codec.versionedWrite(of: states)
         cache.store(after)
         lap.end(.encodeStates)
         return PreparedBatch(
             records: records, partitions: Array(firstOffsets.keys), firstOffsets: firstOffsets, effects: effects,
-            write: write)
+            write: write, nowMs: nowMs)
     }
 
     /// The prepared batch's transaction: the offset fence, the versioned state write, the issue rows,
@@ -91,6 +95,7 @@ extension BatchProcessor {
             return (summary, events)
         }
         lap.end(.commit)
+        await inputHealth.recordWaiters(batch.effects.waiters, sinceMs: batch.nowMs)
         recordMetrics(batch.records, events: events)
         let elapsed = ContinuousClock.now - started
         metrics.batch(

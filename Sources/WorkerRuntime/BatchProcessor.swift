@@ -54,6 +54,8 @@ public struct BatchProcessor: Sendable {
     let clock: @Sendable () -> Int64
     let logger: Logger
     let metrics = WorkerMetrics()
+    /// Where this processor's consumer records deliveries and waiters.
+    public let inputHealth: InputHealth
     /// Where batch time goes, when someone (the benchmark) asks.
     let phaseTimes: BatchPhaseTimes?
     /// States of recent batches, so the next ones need not read them.
@@ -79,6 +81,7 @@ public struct BatchProcessor: Sendable {
         self.clock = clock
         self.logger = logger
         self.phaseTimes = phaseTimes
+        self.inputHealth = InputHealth(client: client, settings: settings, logger: logger)
     }
 
     /// Processes a batch: the data records in one transaction, then each command in its own.
@@ -129,6 +132,7 @@ public struct BatchProcessor: Sendable {
         }
         outcome.summary.stateConflicts = conflicts
         if !bypassingCache { cache.store(outcome.states) }
+        await inputHealth.recordWaiters(outcome.waiters, sinceMs: nowMs)
         recordMetrics(records, events: outcome.events)
         lap.end(.metrics)
         return outcome.summary
@@ -166,6 +170,8 @@ public struct BatchProcessor: Sendable {
         var events: [IssueEvent]
         /// Every state the batch touched, as committed (for the cache).
         var states: [(key: StateKey, entry: EntityStateCache.Entry)]
+        /// The inputs the batch's applied records wait on.
+        var waiters: Set<InputTopic>
     }
 
     /// Runs the batch in one transaction. Unless `locked`, states come from the cache or unlocked
@@ -199,8 +205,9 @@ public struct BatchProcessor: Sendable {
                 : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap2)
             let watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            let inputs = try await InputHealth.clock(on: connection, logger: logger)
             lap2.end(.lockStates)
-            var effects = try apply(fresh, store: states.store, watermarkMs: watermark, nowMs: nowMs)
+            var effects = try apply(fresh, store: states.store, watermarkMs: watermark, nowMs: nowMs, inputs: inputs)
             effects.summary.fenced = fenced
             lap2.end(.pipeline)
             let committedStates =
@@ -210,7 +217,8 @@ public struct BatchProcessor: Sendable {
             lap2.end(.saveStates)
             let events = try await write(effects, on: connection, lap: &lap2)
             effects.summary.issueEvents = events.count
-            return CommittedBatch(summary: effects.summary, events: events, states: committedStates)
+            return CommittedBatch(
+                summary: effects.summary, events: events, states: committedStates, waiters: effects.waiters)
         }
         lap2.end(.commit)
         return result
@@ -234,14 +242,18 @@ public struct BatchProcessor: Sendable {
         var outbox: [OutboundMessage] = []
         /// The watermark after the batch's event times.
         var watermarkMs: Int64
+        /// The inputs the applied records wait on (contract, *Input health*: the stall rules).
+        var waiters: Set<InputTopic> = []
     }
 
     /// Runs the pipeline over `fresh` (records past the offset fence) on `store`.
     func apply(
         _ fresh: [(record: InboundRecord, outcome: DecodeOutcome)], store: InMemoryStateStore, watermarkMs: Int64,
-        nowMs: Int64
+        nowMs: Int64, inputs: InputClock
     ) throws -> BatchEffects {
         var effects = BatchEffects(watermarkMs: watermarkMs)
+        var pipeline = self.pipeline
+        pipeline.inputs = inputs
         for (record, outcome) in fresh {
             let partition = TopicPartition(topic: record.topic, partition: record.partition)
             var position =
@@ -254,8 +266,12 @@ public struct BatchProcessor: Sendable {
                     effects.watermarkMs = max(effects.watermarkMs, eventTime)
                     position.maxEventTimeMs = max(position.maxEventTimeMs ?? eventTime, eventTime)
                 }
+                let previousCredits = Self.previousCredits(billing, store: store)
                 let disposition = pipeline.apply(
                     billing, nowMs: nowMs, watermarkMs: effects.watermarkMs, store: store, into: &effects.transitions)
+                if disposition == .applied, inputs.isTracked {
+                    Self.collectWaiters(billing, previousCredits: previousCredits, into: &effects.waiters)
+                }
                 if disposition == .applied {
                     position.applied += 1
                     effects.summary.applied += 1
@@ -299,6 +315,29 @@ public struct BatchProcessor: Sendable {
             group: settings.groupId, positions: Array(effects.positions.values), on: connection, logger: logger)
         lap.end(.storeOffsets)
         return encoded.map(\.event)
+    }
+}
+
+extension BatchProcessor {
+    /// The credits of the user's previous snapshot, for an account snapshot (the ledger stall rule).
+    @inline(__always)
+    static func previousCredits(_ record: BillingRecord, store: InMemoryStateStore) -> Int64? {
+        guard case .account(let snapshot) = record else { return nil }
+        return store.get(.user(snapshot.userId))?.userState?.account?.credits
+    }
+
+    /// What an applied record waits on: a ledger row on accounts (and on webhooks with a Stripe
+    /// event id), a snapshot whose credits changed from the user's previous one on the ledger.
+    static func collectWaiters(_ record: BillingRecord, previousCredits: Int64?, into waiters: inout Set<InputTopic>) {
+        switch record {
+        case .ledger(let row):
+            waiters.insert(.accounts)
+            if let event = row.stripeEventId, !event.isEmpty { waiters.insert(.webhooks) }
+        case .account(let snapshot):
+            if let previousCredits, previousCredits != snapshot.credits { waiters.insert(.ledger) }
+        case .webhook, .planGate:
+            break
+        }
     }
 }
 

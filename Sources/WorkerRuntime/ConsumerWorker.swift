@@ -18,6 +18,7 @@ public struct ConsumerWorker: Service {
     let status: WorkerStatus
     let logger: Logger
     let metrics = WorkerMetrics()
+    var inputHealth: InputHealth { InputHealth(client: client, settings: settings, logger: logger) }
 
     public init(
         group: KafkaConsumerGroup, processor: BatchProcessor, client: PostgresClient, settings: WorkerSettings,
@@ -52,6 +53,8 @@ public struct ConsumerWorker: Service {
                 for await event in group.events {
                     switch event {
                     case .records(let batch):
+                        // Delivered, whatever becomes of the records (contract, *Input health*).
+                        await inputHealth.recordDelivery(of: batch.records)
                         try await pipeline.submit(batch.records, commits: &commits)
                         for (partition, lag) in group.lag(after: batch.nextOffsets) {
                             metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)

@@ -31,12 +31,19 @@ public struct ReportQuery: Sendable {
                 open.removeAll { $0.check == .stalePaidSubscription }
                 open.append(contentsOf: try await staleIssues(periodDays: period, nowMs: nowMs, on: connection))
             }
+            // Rows applied by bootstrap count as much as consumed ones.
+            let bootstrapped = try await BootstrapRunRepository.appliedTotals(on: connection, logger: logger)
+            let lastBootstrap = try await BootstrapRunRepository.latestCompleted(on: connection, logger: logger)
+            let health = try await InputHealthRepository.load(on: connection, logger: logger)
+            let held = try await EntityStateRepository.heldChecks(
+                lastDelivered: InputHealth.lastDelivered(health), on: connection, logger: logger)
             return AssuranceReport.build(
                 openIssues: open,
                 counts: .init(
-                    checkedUsers: users, ledgerRows: applied[settings.topics.ledger] ?? 0,
-                    webhookEvents: applied[settings.topics.webhooks] ?? 0),
-                periodDays: period, nowMs: nowMs)
+                    checkedUsers: users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
+                    webhookEvents: (applied[settings.topics.webhooks] ?? 0) + bootstrapped.webhooks),
+                periodDays: period, nowMs: nowMs, heldChecks: held,
+                bootstrap: lastBootstrap.map { .init(lastRunAt: Timestamp.format($0.finishedAtMs), rows: $0.rows) })
         }
     }
 

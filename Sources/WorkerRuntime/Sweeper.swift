@@ -54,11 +54,18 @@ public struct Sweeper: Service {
         let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int) in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
+            let health = try await InputHealthRepository.load(on: connection, logger: logger)
+            InputHealth.recordMetrics(health, nowMs: now)
             let due = try await EntityStateRepository.dueKeys(
                 nowMs: now, watermarkMs: watermark, limit: batchSize, on: connection, logger: logger)
-            let keys = due.compactMap { StateKey(stringValue: $0.key) }
+            // Entities whose held checks can be released: their inputs delivered again.
+            let released = try await EntityStateRepository.releasableHeldKeys(
+                lastDelivered: InputHealth.lastDelivered(health), limit: batchSize, on: connection, logger: logger)
+            let keys = Set((due + released).compactMap { StateKey(stringValue: $0.key) })
             guard !keys.isEmpty else { return (0, 0) }
             let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+            var pipeline = self.pipeline
+            pipeline.inputs = InputHealth.clock(from: health)
             let transitions = pipeline.tick(
                 keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
             try await codec.saveChanges(of: store, on: connection, logger: logger)
@@ -68,12 +75,16 @@ public struct Sweeper: Service {
             try await OutboxRepository.append(
                 try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
-            return (keys.count, events.count)
+            return (due.count, events.count)
         }
-        if result.1 > 0 {
+        let stallEvents = try await client.withTransaction(logger: logger) { connection in
+            try await InputHealth(client: client, settings: settings, logger: logger).evaluateStalls(
+                nowMs: now, on: connection)
+        }
+        if result.1 > 0 || !stallEvents.isEmpty {
             relayWakeup.signal()
             alertWakeup.signal()
         }
-        return result
+        return (result.0, result.1 + stallEvents.count)
     }
 }

@@ -26,12 +26,15 @@ public struct WorkerSettings: Sendable {
     public var batchMaxWaitMs: Int
     /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
     public var stateCacheEntries: Int
+    /// `ASSURE_STALL_MS`: how long a record may wait on a silent input before the input is stalled.
+    public var stallMs: Int64
 
     public init(
         groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
-        batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000
+        batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000,
+        stallMs: Int64 = 300_000
     ) {
         self.groupId = groupId
         self.topics = topics
@@ -45,5 +48,6 @@ public struct WorkerSettings: Sendable {
         self.batchMaxRecords = batchMaxRecords
         self.batchMaxWaitMs = batchMaxWaitMs
         self.stateCacheEntries = stateCacheEntries
+        self.stallMs = stallMs
     }
 }

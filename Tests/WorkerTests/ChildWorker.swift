@@ -70,12 +70,14 @@ final class ChildWorker: Sendable {
         return (status, String(decoding: try Data(contentsOf: outputURL), as: UTF8.self))
     }
 
-    func start() throws {
+    /// Starts `assure-worker <arguments>` (default `run`) in the background.
+    func start(_ arguments: [String] = ["run"]) throws {
         let child = Process()
         child.executableURL = executable
-        child.arguments = ["run"]
+        child.arguments = arguments
         child.environment = environment
         child.standardOutput = FileHandle.nullDevice
+        child.standardError = FileHandle.nullDevice
         try child.run()
         process.withLock { $0 = child }
     }

@@ -35,7 +35,9 @@ import WorkerRuntime
 
     /// The open issues in the database once everything has settled.
     static func settledOpenIssues(_ env: WorkerTestEnvironment, settings: WorkerSettings) async throws -> [String: JSONValue] {
-        try await env.withDatabase { database in
+        // The inputs delivered again after the traffic, so nothing stays held on a silent one.
+        try await env.deliverAllInputs()
+        return try await env.withDatabase { database in
             let sweeper = Sweeper(
                 client: database.client, settings: settings, relayWakeup: WakeupSignal(), alertWakeup: WakeupSignal(),
                 logger: env.logger, clock: { WallClock.nowMs() + settings.checks.settleMs + 1 })

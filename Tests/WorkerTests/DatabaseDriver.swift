@@ -55,11 +55,16 @@ final class DatabaseDriver: Sendable {
                 topic: message.topic, partition: 0, offset: offsets.next(message.topic), key: message.key,
                 value: message.value)
         }
+        // Delivered, as the consumer records it before processing.
+        await processor.inputHealth.recordDelivery(of: records, atMs: clock.now)
         return try await processor.process(records)
     }
 
-    /// Settles everything pending, as if the settle time had passed.
+    /// Settles everything pending, as if the settle time had passed while every input kept
+    /// delivering (so nothing stays held on a silent input).
     func settle() async throws {
+        clock.advance(by: 1)
+        try await env.deliverAllInputs(atMs: clock.now)
         clock.advance(by: settings.checks.settleMs + 1)
         for _ in 0..<10 { guard try await sweeper.sweepOnce().due > 0 else { break } }
     }

@@ -31,11 +31,14 @@ struct WorkerTestEnvironment: Sendable {
             cluster: sharedCluster, database: database, topics: topics, groupId: "workers-\(suffix)", logger: logger)
     }
 
-    func settings(settleMs: Int64 = 300, commandKey: String? = "test-command-key") -> WorkerSettings {
+    func settings(settleMs: Int64 = 300, commandKey: String? = "test-command-key", stallMs: Int64 = 300_000)
+        -> WorkerSettings
+    {
         var settings = WorkerSettings(
             groupId: groupId, topics: topics, checks: CheckSettings(settleMs: settleMs), alertDedupSeconds: 3600,
             alertGroupWaitMs: 200, commandKey: commandKey.map { Array($0.utf8) })
         settings.sweepIntervalMs = 100
+        settings.stallMs = stallMs
         return settings
     }
 
@@ -45,8 +48,8 @@ struct WorkerTestEnvironment: Sendable {
             sessionTimeoutMs: 4000, heartbeatIntervalMs: 500, maxBatchWaitMs: 20, reconnectBackoffMaxMs: 500)
     }
 
-    func nodeConfiguration(settleMs: Int64 = 300) -> WorkerNode.Configuration {
-        WorkerNode.Configuration(database: database, kafka: kafka, settings: settings(settleMs: settleMs))
+    func nodeConfiguration(settleMs: Int64 = 300, stallMs: Int64 = 300_000) -> WorkerNode.Configuration {
+        WorkerNode.Configuration(database: database, kafka: kafka, settings: settings(settleMs: settleMs, stallMs: stallMs))
     }
 
     func publish(_ messages: [OutboundMessage], properties: [String: String] = [:]) async throws {
@@ -65,12 +68,29 @@ struct WorkerTestEnvironment: Sendable {
     }
 
     /// Runs `body` with a collector consuming the output topics in a child task.
-    func withCollector<T: Sendable>(_ body: @Sendable (TopicCollector) async throws -> T) async throws -> T {
+    ///
+    /// With `heartbeat` (the default), the three inputs keep delivering while `body` runs, as a live
+    /// system's do: a tombstone (counted and skipped) on each every 200 ms. Without it, a check
+    /// waiting on an input that went quiet is held (contract, *Input health*).
+    func withCollector<T: Sendable>(
+        heartbeat: Bool = true, _ body: @Sendable (TopicCollector) async throws -> T
+    ) async throws -> T {
+        try await withCollector(heartbeatTopics: heartbeat ? [topics.ledger, topics.accounts, topics.webhooks] : [], body)
+    }
+
+    /// `withCollector` with heartbeats on `heartbeatTopics` only (the others may go silent).
+    func withCollector<T: Sendable>(
+        heartbeatTopics: [String], _ body: @Sendable (TopicCollector) async throws -> T
+    ) async throws -> T {
         let collector = try collector()
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await collector.run() }
             do {
-                let result = try await body(collector)
+                let result = try await withThrowingTaskGroup(of: Void.self) { beats in
+                    if !heartbeatTopics.isEmpty { beats.addTask { try await keepDelivering(heartbeatTopics) } }
+                    defer { beats.cancelAll() }
+                    return try await body(collector)
+                }
                 collector.close()
                 try await tasks.waitForAll()
                 return result
@@ -78,6 +98,37 @@ struct WorkerTestEnvironment: Sendable {
                 collector.close()
                 tasks.cancelAll()
                 throw error
+            }
+        }
+    }
+
+    /// Sends a tombstone to each of `topics` every 200 ms until cancelled.
+    func keepDelivering(_ heartbeatTopics: [String]) async throws {
+        let producer = try KafkaProducer(
+            configuration: KafkaConfiguration(
+                bootstrapServers: [cluster.bootstrapServers], clientID: "assure-test-heartbeat"),
+            logger: logger)
+        do {
+            while !Task.isCancelled {
+                let beats = heartbeatTopics.map {
+                    OutboundMessage(topic: $0, key: "heartbeat", value: nil)
+                }
+                for result in await producer.send(beats) { _ = try result.get() }
+                try await Task.sleep(for: .milliseconds(200))
+            }
+        } catch {
+            await producer.shutdown(timeoutMs: 1000)
+            throw error
+        }
+        await producer.shutdown(timeoutMs: 1000)
+    }
+
+    /// Records a delivery of every input at `atMs`, as live inputs would make (releases held checks).
+    func deliverAllInputs(atMs: Int64 = WallClock.nowMs()) async throws {
+        try await withDatabase { database in
+            try await database.client.withConnection { connection in
+                try await InputHealthRepository.recordDelivery(
+                    inputs: ["ledger", "accounts", "webhooks"], atMs: atMs, silenceMs: 1, on: connection, logger: logger)
             }
         }
     }

@@ -1,0 +1,107 @@
+import CheckPipeline
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// One row of the billing tables' snapshot, as bootstrap applies it.
+public struct SnapshotRow: Sendable {
+    /// The billing table a row comes from (the `cause` of the issue events it produces).
+    public enum Table: String, Sendable, CaseIterable {
+        case users
+        case creditTransactions = "credit_transactions"
+        case stripeWebhookEvents = "stripe_webhook_events"
+    }
+
+    public var record: BillingRecord
+    public var table: Table
+    /// `false` for a grant older than the user's `users.updated_at` minus the settle time.
+    public var judgeGrantTier: Bool
+
+    public init(record: BillingRecord, table: Table, judgeGrantTier: Bool = true) {
+        self.record = record
+        self.table = table
+        self.judgeGrantTier = judgeGrantTier
+    }
+}
+
+extension BatchProcessor {
+    /// The pseudo-partition under which bootstrap keeps the event-time watermark of its rows.
+    static let bootstrapPosition = TopicPartition(topic: "bootstrap", partition: 0)
+
+    /// Applies snapshot rows as consumed records are applied, in one transaction: the same pipeline,
+    /// state writes, issue rows and events, plus the run's counts. Rows count once by their
+    /// identity, so applying them again changes nothing. Nothing is held: the snapshot delivers
+    /// every input at once. Returns the rows applied (not counted before), per table.
+    public func applySnapshot(_ rows: [SnapshotRow], run: Int64) async throws -> BootstrapRunRepository.Applied {
+        let nowMs = clock()
+        var keys = Set<StateKey>(minimumCapacity: rows.count * 2)
+        for row in rows { keys.formUnion(IssuePipeline.stateKeys(for: row.record)) }
+        var conflicts = 0
+        while true {
+            do {
+                let (applied, states) = try await commitSnapshot(
+                    rows, keys: keys, run: run, nowMs: nowMs, locked: conflicts > 0)
+                cache.store(states)
+                return applied
+            } catch where EntityStateRepository.isConcurrencyConflict(error) && conflicts < Self.conflictRetries {
+                // A worker changed a state this chunk read: redo it with every state locked.
+                conflicts += 1
+                metrics.stateConflict()
+            }
+        }
+    }
+
+    private func commitSnapshot(
+        _ rows: [SnapshotRow], keys: Set<StateKey>, run: Int64, nowMs: Int64, locked: Bool
+    ) async throws -> (BootstrapRunRepository.Applied, [(key: StateKey, entry: EntityStateCache.Entry)]) {
+        var lap = PhaseLap(times: nil)
+        return try await client.withTransaction(logger: logger) { connection in
+            try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
+            let states =
+                locked
+                ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap)
+                : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap)
+            var watermark =
+                try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            var maxEventTime: Int64?
+            var pipeline = self.pipeline
+            pipeline.inputs = .untracked
+            var transitions: [IssueTransition] = []
+            var applied = BootstrapRunRepository.Applied()
+            for row in rows {
+                if let eventTime = row.record.eventTimeMs {
+                    watermark = max(watermark, eventTime)
+                    maxEventTime = max(maxEventTime ?? eventTime, eventTime)
+                }
+                let disposition = pipeline.apply(
+                    row.record, nowMs: nowMs, watermarkMs: watermark, store: states.store, into: &transitions,
+                    judgeGrantTier: row.judgeGrantTier)
+                guard disposition == .applied else { continue }
+                switch row.table {
+                case .users: applied.users += 1
+                case .creditTransactions: applied.ledger += 1
+                case .stripeWebhookEvents: applied.webhooks += 1
+                }
+            }
+            let committed =
+                locked
+                ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap)
+                : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap)
+            // Hook for the issue event's `cause` (`{"bootstrap": "<table>"}`, issue 18): the
+            // transitions appended while applying `row` are caused by `row.table`.
+            let events = try await IssueRepository.applyEncoding(
+                transitions.map(IssueChange.init), on: connection, logger: logger)
+            try await OutboxRepository.append(
+                events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
+            // The rows' event times move the cluster's watermark, as consumed records' do.
+            try await OffsetRepository.store(
+                group: settings.groupId,
+                positions: [.init(partition: Self.bootstrapPosition, nextOffset: 0, maxEventTimeMs: maxEventTime)],
+                on: connection, logger: logger)
+            try await BootstrapRunRepository.add(
+                applied, rowsRead: Int64(rows.count), run: run, on: connection, logger: logger)
+            return (applied, committed)
+        }
+    }
+}

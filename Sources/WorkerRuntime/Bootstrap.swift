@@ -1,0 +1,150 @@
+import CheckPipeline
+import Foundation
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+import Synchronization
+
+/// `assure-worker bootstrap`: seeds the cluster's state from the billing tables (contract,
+/// *Bootstrap*).
+///
+/// One read-only REPEATABLE READ snapshot of `stripe_webhook_events`, `users` and
+/// `credit_transactions` (in `(user, seq)` order) is read through cursors, a chunk at a time, and
+/// each chunk is applied in one transaction by `BatchProcessor.applySnapshot` while the next is
+/// fetched. Webhook records go first and account snapshots before the ledger, so a large snapshot
+/// opens no passing `webhook-missing` or balance issue while it is being read. Every row counts
+/// once by its identity, so bootstrap may run while workers run, may be repeated, and a run killed
+/// midway and started again ends in the state of an uninterrupted one.
+public struct Bootstrap: Sendable {
+    /// What one run did.
+    public struct Summary: Sendable, Hashable {
+        public var runId: Int64
+        public var rowsRead: Int64
+        public var applied: BootstrapRunRepository.Applied
+        /// Rows that cannot be records (an unknown ledger type, a NULL seq): not applied.
+        public var unusable: Int64
+        public var seconds: Double
+    }
+
+    let client: PostgresClient
+    let processor: BatchProcessor
+    let settings: WorkerSettings
+    let logger: Logger
+    /// Rows per chunk (one transaction each).
+    let chunkSize: Int
+    /// Receives the progress lines (at least one a second) and the summary.
+    let report: @Sendable (String) -> Void
+
+    public init(
+        client: PostgresClient, processor: BatchProcessor, settings: WorkerSettings, logger: Logger,
+        chunkSize: Int = 10_000, report: @escaping @Sendable (String) -> Void
+    ) {
+        self.client = client
+        self.processor = processor
+        self.settings = settings
+        self.logger = logger
+        self.chunkSize = max(1, chunkSize)
+        self.report = report
+    }
+
+    /// Counters the progress reporter reads while the run goes on.
+    final class Progress: Sendable {
+        struct Counts {
+            var total: Int64 = 0
+            var done: Int64 = 0
+        }
+        let counts = Mutex(Counts())
+        let started = ContinuousClock.now
+    }
+
+    @discardableResult
+    public func run() async throws -> Summary {
+        let runId = try await client.withConnection { connection in
+            try await BootstrapRunRepository.start(on: connection, logger: logger)
+        }
+        let progress = Progress()
+        let (applied, unusable) = try await withThrowingTaskGroup(of: Void.self) { reporter in
+            reporter.addTask {
+                while true {
+                    try await Task.sleep(for: .seconds(1))
+                    report(Self.progressLine(progress))
+                }
+            }
+            defer { reporter.cancelAll() }
+            return try await readSnapshot(runId: runId, progress: progress)
+        }
+        try await client.withConnection { connection in
+            try await BootstrapRunRepository.finish(run: runId, on: connection, logger: logger)
+        }
+        let elapsed = progress.started.duration(to: .now)
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let rows = progress.counts.withLock { $0.done }
+        let summary = Summary(runId: runId, rowsRead: rows, applied: applied, unusable: unusable, seconds: seconds)
+        report(Self.summaryLine(summary))
+        return summary
+    }
+
+    static func progressLine(_ progress: Progress) -> String {
+        let counts = progress.counts.withLock { $0 }
+        let elapsed = progress.started.duration(to: .now)
+        let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let rate = Double(counts.done) / seconds
+        let percent = counts.total > 0 ? 100 * Double(counts.done) / Double(counts.total) : 0
+        let left = rate > 0 ? String(Int((Double(max(0, counts.total - counts.done)) / rate).rounded(.up))) + " s" : "?"
+        return "bootstrap: \(counts.done) of \(counts.total) rows (\(String(format: "%.1f", percent))%), "
+            + "\(Int(rate)) rows/s, \(left) left"
+    }
+
+    static func summaryLine(_ summary: Summary) -> String {
+        let rate = summary.seconds > 0 ? Int(Double(summary.rowsRead) / summary.seconds) : 0
+        return "bootstrap: done: \(summary.rowsRead) rows in \(String(format: "%.1f", summary.seconds)) s "
+            + "(\(rate) rows/s); applied \(summary.applied.users) account snapshots, \(summary.applied.ledger) ledger rows, "
+            + "\(summary.applied.webhooks) webhook records (the rest were counted before); \(summary.unusable) unusable rows skipped"
+    }
+
+    /// Reads the snapshot and applies it chunk by chunk, fetching the next chunk while one applies.
+    private func readSnapshot(runId: Int64, progress: Progress) async throws
+        -> (BootstrapRunRepository.Applied, Int64)
+    {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
+            let totals = try await connection.query(
+                """
+                SELECT (SELECT count(*) FROM stripe_webhook_events) + (SELECT count(*) FROM users)
+                  + (SELECT count(*) FROM credit_transactions)
+                """, logger: logger)
+            for try await total in totals.decode(Int64.self) { progress.counts.withLock { $0.total = total } }
+            var applied = BootstrapRunRepository.Applied()
+            var unusable: Int64 = 0
+            for source in SnapshotSource.allCases {
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: "DECLARE \(source.cursor) NO SCROLL CURSOR FOR \(source.select)"),
+                    logger: logger)
+                var chunk = try await fetch(source, on: connection)
+                while chunk.read > 0 {
+                    let rows = chunk.rows
+                    async let applying = processor.applySnapshot(rows, run: runId)
+                    let next = try await fetch(source, on: connection)
+                    let done = try await applying
+                    applied.users += done.users
+                    applied.ledger += done.ledger
+                    applied.webhooks += done.webhooks
+                    unusable += Int64(chunk.read - chunk.rows.count)
+                    progress.counts.withLock { $0.done += Int64(chunk.read) }
+                    chunk = next
+                }
+                try await connection.query(PostgresQuery(unsafeSQL: "CLOSE \(source.cursor)"), logger: logger)
+            }
+            return (applied, unusable)
+        }
+    }
+
+    private func fetch(_ source: SnapshotSource, on connection: PostgresConnection) async throws
+        -> (rows: [SnapshotRow], read: Int)
+    {
+        let result = try await connection.query(
+            PostgresQuery(unsafeSQL: "FETCH \(chunkSize) FROM \(source.cursor)"), logger: logger)
+        return try await source.decode(result, settleMs: settings.checks.settleMs)
+    }
+}
