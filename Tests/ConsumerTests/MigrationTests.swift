@@ -43,7 +43,7 @@ struct MigrationTests {
             try await database.client.query("SELECT count(*) FROM assurance.schema_migrations", logger: logger)
                 .collect().first?.decode(Int.self)
         }
-        #expect(rows == 3)
+        #expect(rows == Migrations.all.count)
         try await server.dropDatabase(configuration.database)
     }
 

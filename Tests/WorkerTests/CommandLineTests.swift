@@ -16,9 +16,13 @@ import WorkerRuntime
             _ = try await database.migrate()
             try await database.client.withConnection { try await BillingTables.insert(traffic, on: $0, logger: env.logger) }
         }
-        try await env.publish(traffic.messages(topics: env.topics))
+        let messages = traffic.messages(topics: env.topics)
+        try await env.publish(messages)
         try worker.start()
         do {
+            // The inputs deliver again once the traffic is in, so nothing stays held.
+            try await WorkerProbe.waitForConsumption(env, count: messages.count)
+            try await env.publishHeartbeat()
             try await exercise(env: env, traffic: traffic, worker: worker)
             await worker.terminate()
         } catch {
