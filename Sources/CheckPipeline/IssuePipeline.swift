@@ -2,8 +2,8 @@ import Shared
 
 /// The checks of the contract as incremental logic over keyed entity states.
 ///
-/// - Important: Records and ticks may touch only the keys `stateKeys(for:)` names (ticks: the
-///   keys passed). Ledger rows are identified by `(userId, seq)`: a row whose seq is already taken
+/// - Important: Records and ticks may touch only the keys `stateKeys(for:)` and
+///   `dependentKeys(for:store:)` name (ticks: the keys passed). Ledger rows are identified by `(userId, seq)`: a row whose seq is already taken
 ///   for its user is ignored entirely, whether it is a redelivery (same id) or another row at
 ///   the same seq (first delivery wins; the disposition tells which it was not). The batch oracle
 ///   de-duplicates the same way. Rows with `seq < 1` are ignored.
@@ -15,7 +15,8 @@ public struct IssuePipeline: Sendable {
 
     public init(settings: CheckSettings = CheckSettings()) { self.settings = settings }
 
-    /// The keys a record reads or writes; complete: `apply` touches no other key.
+    /// The keys a record names; with `dependentKeys(for:store:)` (the keys its states name: the users
+    /// of a Stripe customer, …) complete: `apply` touches no other key.
     public static func stateKeys(for record: BillingRecord) -> [StateKey] {
         switch record {
         case .ledger(let row):
