@@ -36,7 +36,7 @@ public struct RecordDecoder: Sendable {
         planGatesTopic = topics.planGates
     }
 
-    /// The record kind a topic carries, `nil` for a topic that is not one of the four inputs.
+    /// The record kind a topic carries, `nil` for a topic that is not one of the five inputs.
     public func kind(ofTopic topic: String) -> RecordKind? {
         if topic == ledgerTopic { return .ledger }
         if topic == accountsTopic { return .account }
