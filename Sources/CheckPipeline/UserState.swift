@@ -44,6 +44,16 @@ public struct UserState: Sendable, Hashable, Codable {
         var openTierMismatch: AccountEvidence?
         var openUnlimited: AccountEvidence?
         var openStale: StaleEvidence?
+
+        // Stripe (appended: rows written before them end here).
+        /// The subscriptions of the customer the account names, as last pushed or read.
+        var stripeView: StripeView?
+        /// Processing time since which Stripe says paid while the tier is FREE.
+        var paidFreeSinceMs: Int64?
+        /// Processing time since which Stripe says inactive while the tier is paid.
+        var inactivePaidSinceMs: Int64?
+        var openStripePaidFree: StripeUserEvidence?
+        var openStripeInactive: StripeUserEvidence?
     }
 
     /// Copy-on-write storage: the state is mutated in place on the hot path (one user per
@@ -132,6 +142,7 @@ public struct UserState: Sendable, Hashable, Codable {
         get { box.fields.openStale }
         _modify { yield &fields.openStale }
     }
+    var stripeView: StripeView? { box.fields.stripeView }
 
     /// The highest seq seen, `nil` before the first row (a repair's audit row takes `highestSeq + 1`).
     public var highestSeq: Int64? { runs.last?.hi }
@@ -152,6 +163,8 @@ public struct UserState: Sendable, Hashable, Codable {
         if openTierMismatch != nil { ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId)) }
         if openUnlimited != nil { ids.append(CheckKind.nonAdminUnlimitedCredits.issueId(userId)) }
         if openStale != nil { ids.append(CheckKind.stalePaidSubscription.issueId(userId)) }
+        if box.fields.openStripePaidFree != nil { ids.append(CheckKind.stripePaidLocalFree.issueId(userId)) }
+        if box.fields.openStripeInactive != nil { ids.append(CheckKind.localPaidStripeInactive.issueId(userId)) }
         return ids
     }
 
@@ -171,6 +184,14 @@ public struct UserState: Sendable, Hashable, Codable {
             }
         }
         if !tierPoints.isEmpty { for grant in pendingGrants { deadline.consider(grant.deadlineMs) } }
+        // The Stripe checks are not held yet (a hook: they would go through `HeldCheck` too).
+        let fields = box.fields
+        if fields.openStripePaidFree == nil, let since = fields.paidFreeSinceMs {
+            deadline.consider(addClamped(since, settleMs))
+        }
+        if fields.openStripeInactive == nil, let since = fields.inactivePaidSinceMs {
+            deadline.consider(addClamped(since, settleMs))
+        }
         return deadline.result
     }
 

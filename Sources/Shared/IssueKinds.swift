@@ -50,6 +50,9 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
     case largeCreditMovement = "large_credit_movement"
     case nonAdminUnlimitedCredits = "non_admin_unlimited_credits"
     case inputStalled = "input_stalled"
+    case stripePaidLocalFree = "stripe_paid_local_free"
+    case localPaidStripeInactive = "local_paid_stripe_inactive"
+    case paidInvoiceWithoutGrant = "paid_invoice_without_grant"
 
     /// The prefix of the issue id, before the first `:`.
     public var idPrefix: String {
@@ -71,13 +74,17 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
         case .largeCreditMovement: "large-credit-movement"
         case .nonAdminUnlimitedCredits: "unlimited-credits"
         case .inputStalled: "input-stalled"
+        case .stripePaidLocalFree: "stripe-paid-local-free"
+        case .localPaidStripeInactive: "stripe-inactive-local-paid"
+        case .paidInvoiceWithoutGrant: "invoice-without-grant"
         }
     }
 
     public var category: IssueCategory {
         switch self {
         case .creditBalanceMismatch, .ledgerSequenceGap, .ledgerArithmeticBreak: .creditReconciliation
-        case .paidTierWithoutCustomer, .freeUserSubscriptionGrant, .stalePaidSubscription, .tierSubscriptionMismatch:
+        case .paidTierWithoutCustomer, .freeUserSubscriptionGrant, .stalePaidSubscription, .tierSubscriptionMismatch,
+            .stripePaidLocalFree, .localPaidStripeInactive, .paidInvoiceWithoutGrant:
             .entitlementDrift
         case .missingIdempotencyRecord, .duplicateCreditEvent, .duplicatePaymentIntent, .duplicateInvoiceGrant:
             .webhookReplaySafety
@@ -92,7 +99,7 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
     public var severity: Severity {
         switch self {
         case .paidTierWithoutCustomer, .duplicateCreditEvent, .duplicatePaymentIntent, .duplicateInvoiceGrant,
-            .planGateRegression, .inputStalled:
+            .planGateRegression, .stripePaidLocalFree, .inputStalled:
             .critical
         case .stalePaidSubscription, .largeCreditMovement: .warning
         default: .error

@@ -119,7 +119,9 @@ public struct AlertPolicy: Sendable {
             ($0.key.severity, $0.value, $1.key.rawValue) > ($1.key.severity, $1.value, $0.key.rawValue)
         }.map { "\($0.value) \($0.key.rawValue)" }
         let repairable = issues.filter { $0.repair != nil }.count
-        return "\(issues.count) revenue-impacting billing issue\(issues.count == 1 ? "" : "s") open (\(severity.rawValue)): "
+        // A stalled input is in the set without being revenue-impacting.
+        let noun = issues.contains { $0.check == .inputStalled } ? "assurance issue" : "revenue-impacting billing issue"
+        return "\(issues.count) \(noun)\(issues.count == 1 ? "" : "s") open (\(severity.rawValue)): "
             + parts.joined(separator: ", ")
             + "; \(repairable) repairable. Triage with GET /api/admin/billing-assurance."
     }

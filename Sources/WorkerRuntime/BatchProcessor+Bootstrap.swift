@@ -58,10 +58,18 @@ extension BatchProcessor {
         var lap = PhaseLap(times: nil)
         return try await client.withTransaction(logger: logger) { connection in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
-            let states =
+            var states =
                 locked
                 ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap)
                 : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap)
+            // Keys only the states name (the Stripe customer of an account, …), read the same way.
+            let dependent = IssuePipeline.dependentKeys(for: rows.lazy.map(\.record), store: states.store)
+            if !dependent.isEmpty {
+                states = states.adding(
+                    locked
+                        ? try await codec.lockAndLoadVersioned(dependent, on: connection, logger: logger, lap: &lap)
+                        : try await codec.loadUnlocked(dependent, cache: cache, on: connection, logger: logger, lap: &lap))
+            }
             var watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var maxEventTime: Int64?
