@@ -65,7 +65,7 @@ public final class PipelineDriver {
         case .ledger: deliver(.ledger)
         case .account: deliver(.accounts)
         case .webhook: deliver(.webhooks)
-        case .planGate: break
+        case .planGate, .stripe: break
         }
         if let eventTime = record.eventTimeMs { watermarkMs = max(watermarkMs, eventTime) }
         var allowed = Set(IssuePipeline.stateKeys(for: record))

@@ -352,7 +352,7 @@ extension BatchProcessor {
             if let event = row.stripeEventId, !event.isEmpty { waiters.insert(.webhooks) }
         case .account(let snapshot):
             if let previousCredits, previousCredits != snapshot.credits { waiters.insert(.ledger) }
-        case .webhook, .planGate:
+        case .webhook, .planGate, .stripe:
             break
         }
     }
