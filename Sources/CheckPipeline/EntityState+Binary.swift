@@ -9,8 +9,9 @@ import Shared
 /// declaration order). The first byte is never `{`, so readers can still tell old JSON rows apart.
 /// - Important: Changing a stored field means a new version byte, and decoding the old ones.
 extension EntityState {
-    /// The version byte of the current layout.
-    public static let binaryVersion: UInt8 = 1
+    /// The version byte of the current layout. Layout 2 appends the duplicate-set sums (amount at
+    /// risk) to the Stripe event and carrier group states; layout 1 rows are still read.
+    public static let binaryVersion: UInt8 = 2
 
     /// Appends the binary form of the state to `bytes`.
     public func encodeBinary(into bytes: inout [UInt8]) {
@@ -28,6 +29,8 @@ extension EntityState {
             writer.byte(2)
             writer.rowGroup(state.rows)
             writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
+            writer.rowGroupTotals(state.rows)
+            writer.optionalInt(state.openDuplicate?.excess)
         case .planGate(let state):
             writer.byte(3)
             writer.tiers(state.allowedTiers)
@@ -49,7 +52,10 @@ extension EntityState {
     public init(binary bytes: UnsafeRawBufferPointer) throws(EntityStateBinaryError) {
         var reader = BinaryStateReader(bytes: bytes)
         let version = try reader.byte()
-        guard version == Self.binaryVersion else { throw EntityStateBinaryError("unknown version byte \(version)") }
+        guard version == 1 || version == Self.binaryVersion else {
+            throw EntityStateBinaryError("unknown version byte \(version)")
+        }
+        reader.layout = version
         switch try reader.byte() {
         case 0:
             var state = UserState(userId: "")
@@ -61,6 +67,13 @@ extension EntityState {
             var state = CarrierGroupState()
             state.rows = try reader.rowGroup()
             state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+            // Added in layout 2 (amount at risk); rows of layout 1 have none.
+            if reader.layout >= 2 {
+                try reader.rowGroupTotals(&state.rows)
+                // Read even without an open duplicate: optional chaining would skip the read.
+                let excess = try reader.optionalInt()
+                state.openDuplicate?.excess = excess
+            }
             self = .carrierGroup(state)
         case 3:
             let tiers = try reader.tiers()
@@ -238,6 +251,19 @@ struct BinaryStateWriter {
         optionalInt(state.missingSinceMs)
         optional(state.openMissing) { $0.groupEvidence($1) }
         optional(state.openDuplicate) { $0.groupEvidence($1) }
+        // Appended fields (amount at risk): keep them last so older rows stay readable.
+        rowGroupTotals(state.carriers)
+        rowGroupTotals(state.credits)
+        optionalInt(state.openDuplicate?.excess)
+    }
+
+    mutating func rowGroupTotals(_ group: RowGroup) {
+        int(group.amountSum)
+        optional(group.earliest) {
+            $0.int($1.createdAtMs)
+            $0.string($1.id)
+            $0.int($1.amount)
+        }
     }
 
     mutating func rowGroup(_ group: RowGroup) {
