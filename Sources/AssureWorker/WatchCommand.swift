@@ -2,6 +2,7 @@ import ArgumentParser
 import Consumers
 import Foundation
 import Shared
+import Synchronization
 import WorkerRuntime
 
 /// `assure-worker watch`: follow the issues, alerts and repairs topics live.
@@ -10,8 +11,9 @@ struct WatchCommand: AsyncParsableCommand {
         commandName: "watch",
         abstract: "Follow issue events, alerts and repair results live, one line each.",
         discussion: """
-            Reads the output topics in a consumer group of its own (never the workers' group, so it takes \
-            no partitions from them), from the end of each topic unless --from-beginning. Filters are exact.
+            Reads every partition of the output topics by direct assignment (it never joins the workers' \
+            group, so it takes no partitions from them), from the end of each topic unless --from-beginning. \
+            Filters are exact.
 
             Examples:
               assure-worker watch --severity critical
@@ -48,33 +50,29 @@ struct WatchCommand: AsyncParsableCommand {
         let config = try AssureConfiguration.fromEnvironment()
         let logger = WorkerLogging.makeLogger("assure.watch")
         var kafka = config.kafkaConfiguration
-        // A group of its own: a watcher must never take partitions from the workers.
-        kafka.groupID = "assure-watch-" + UUID().uuidString.lowercased()
         kafka.clientID = "assure-watch"
-        kafka.autoOffsetReset = fromBeginning ? "earliest" : "latest"
-        kafka.maxBatchWaitMs = 20
         let topics = config.worker.topics
-        let group = try KafkaConsumerGroup(
-            topics: [topics.issues, topics.alerts, topics.repairs], configuration: kafka, logger: logger)
-        let json = json
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            var printer = WatchPrinter(topics: topics, filter: filter, json: json)
-            let output = FileHandle.standardOutput
-            for await event in group.events {
-                switch event {
-                case .records(let batch):
-                    for record in batch.records {
-                        guard let line = printer.line(topic: record.topic, value: record.value ?? []) else { continue }
-                        output.write(Data((line + "\n").utf8))
-                    }
-                case .partitionsAssigned(let assignment):
-                    assignment.start(from: [:])
-                case .partitionsRevoked(let revocation):
-                    revocation.done()
+        // Direct assignment of every partition: a watcher never joins (or disturbs) the workers' group.
+        let tail = try KafkaTopicTail(
+            topics: [topics.issues, topics.alerts, topics.repairs], configuration: kafka,
+            fromBeginning: fromBeginning, logger: logger)
+        let printer = LockedPrinter(WatchPrinter(topics: topics, filter: filter, json: json))
+        try await withTaskCancellationHandler {
+            try await tail.run { record in
+                guard let line = printer.line(topic: record.topic, value: record.value ?? []) else {
+                    return
                 }
+                FileHandle.standardOutput.write(Data((line + "\n").utf8))
             }
-            try await tasks.waitForAll()
+        } onCancel: {
+            tail.close()
         }
     }
+}
+
+/// The printer shared with the reading thread.
+final class LockedPrinter: Sendable {
+    private let printer: Mutex<WatchPrinter>
+    init(_ printer: WatchPrinter) { self.printer = Mutex(printer) }
+    func line(topic: String, value: [UInt8]) -> String? { printer.withLock { $0.line(topic: topic, value: value) } }
 }

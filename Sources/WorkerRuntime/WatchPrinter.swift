@@ -76,9 +76,26 @@ public struct WatchPrinter: Sendable {
         if let wanted = filter.check, wanted != kind { return false }
         if let wanted = filter.severity, wanted != kind.severity { return false }
         if let wanted = filter.userId {
-            guard let user = userId ?? users[issueId], user == wanted else { return false }
+            guard let user = userId ?? users[issueId] ?? Self.user(inIssueId: issueId, check: kind), user == wanted
+            else { return false }
         }
         return true
+    }
+
+    /// The user a per-user issue id names (`credit-balance:<userId>`, `ledger-gap:<userId>:<seq>`),
+    /// for results and alerts that arrive before any event of their issue.
+    static func user(inIssueId issueId: String, check: CheckKind) -> String? {
+        guard let colon = issueId.firstIndex(of: ":") else { return nil }
+        let rest = issueId[issueId.index(after: colon)...]
+        switch check {
+        case .creditBalanceMismatch, .paidTierWithoutCustomer, .stalePaidSubscription, .tierSubscriptionMismatch,
+            .nonAdminUnlimitedCredits:
+            return String(rest)
+        case .ledgerSequenceGap, .ledgerArithmeticBreak:
+            return rest.lastIndex(of: ":").map { String(rest[..<$0]) }
+        default:
+            return nil
+        }
     }
 
     /// One readable line of an issue event.
