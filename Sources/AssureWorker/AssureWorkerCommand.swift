@@ -12,7 +12,7 @@ struct AssureWorkerCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
             ExplainCLICommand.self, AckCLICommand.self, SnoozeCLICommand.self, GateCommand.self, WatchCommand.self,
-            AuditCommand.self, DemoCommand.self,
+            AuditCommand.self, DemoCommand.self, StripeImportCommand.self,
         ]
     )
 }

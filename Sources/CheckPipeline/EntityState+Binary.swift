@@ -12,6 +12,9 @@ extension EntityState {
     /// The version byte of the current layout. Layout 2 appends the duplicate-set sums (amount at
     /// risk) to the Stripe event and carrier group states; layout 1 rows are still read.
     public static let binaryVersion: UInt8 = 2
+    /// Where a stripe customer's user count starts (after the version byte and the case tag): the byte
+    /// there is 0 exactly when no user names the customer, which the report counts in SQL.
+    public static let stripeCustomerUsersByteOffset = 2
 
     /// Appends the binary form of the state to `bytes`.
     public func encodeBinary(into bytes: inout [UInt8]) {
@@ -29,6 +32,8 @@ extension EntityState {
             writer.byte(2)
             writer.rowGroup(state.rows)
             writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
+            writer.bool(state.granted)
+            writer.optionalString(state.invoiceCustomer)
             writer.rowGroupTotals(state.rows)
             writer.optionalInt(state.openDuplicate?.excess)
         case .planGate(let state):
@@ -36,6 +41,9 @@ extension EntityState {
             writer.tiers(state.allowedTiers)
             writer.int(state.updatedAtMs)
             writer.optional(state.open) { $0.gateEvidence($1) }
+        case .stripeCustomer(let state):
+            writer.byte(4)
+            writer.stripeCustomer(state)
         }
         bytes = writer.bytes
     }
@@ -67,12 +75,18 @@ extension EntityState {
             var state = CarrierGroupState()
             state.rows = try reader.rowGroup()
             state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
-            // Added in layout 2 (amount at risk); rows of layout 1 have none.
             if reader.layout >= 2 {
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
+                // Added in layout 2 (amount at risk).
                 try reader.rowGroupTotals(&state.rows)
                 // Read even without an open duplicate: optional chaining would skip the read.
                 let excess = try reader.optionalInt()
                 state.openDuplicate?.excess = excess
+            } else if !reader.isAtEnd {
+                // Layout 1 rows written before invoices knew their grant and customer end here.
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
             }
             self = .carrierGroup(state)
         case 3:
@@ -80,6 +94,8 @@ extension EntityState {
             var state = PlanGateState(allowedTiers: tiers, updatedAtMs: try reader.int())
             state.open = try reader.optional { reader throws(EntityStateBinaryError) in try reader.gateEvidence() }
             self = .planGate(state)
+        case 4:
+            self = .stripeCustomer(try reader.stripeCustomer())
         case let tag:
             throw EntityStateBinaryError("unknown entity state tag \(tag)")
         }
@@ -221,6 +237,63 @@ struct BinaryStateWriter {
             $0.tier($1.tier)
             $0.int($1.paidSinceMs)
             $0.optionalInt($1.lastInvoiceGrantMs)
+        }
+        // Stripe fields, appended.
+        optional(fields.stripeView) { $0.stripeView($1) }
+        optionalInt(fields.paidFreeSinceMs)
+        optionalInt(fields.inactivePaidSinceMs)
+        optional(fields.openStripePaidFree) { $0.stripeUserEvidence($1) }
+        optional(fields.openStripeInactive) { $0.stripeUserEvidence($1) }
+    }
+
+    mutating func subscriptionViews(_ views: [SubscriptionView]) {
+        count(views.count)
+        for view in views {
+            string(view.id)
+            string(view.status)
+        }
+    }
+
+    mutating func stripeView(_ view: StripeView) {
+        string(view.customerId)
+        subscriptionViews(view.subscriptions)
+    }
+
+    mutating func stripeUserEvidence(_ evidence: StripeUserEvidence) {
+        tier(evidence.tier)
+        string(evidence.customerId)
+        subscriptionViews(evidence.subscriptions)
+    }
+
+    /// `users` comes first, so that an empty list is the byte 0 at `stripeCustomerUsersByteOffset`.
+    mutating func stripeCustomer(_ state: StripeCustomerState) {
+        strings(state.users)
+        strings(state.eventIds)
+        count(state.subscriptions.count)
+        for entry in state.subscriptions {
+            string(entry.id)
+            string(entry.status)
+            int(entry.createdMs)
+            string(entry.eventId)
+        }
+        count(state.invoices.count)
+        for invoice in state.invoices {
+            string(invoice.id)
+            string(invoice.eventId)
+            int(invoice.createdMs)
+            optionalInt(invoice.amountPaid)
+            optionalString(invoice.currency)
+            optionalString(invoice.billingReason)
+            optionalString(invoice.subscriptionId)
+            optionalInt(invoice.sinceMs)
+            optional(invoice.open) {
+                $0.string($1.userId)
+                $0.int($1.amountPaid)
+                $0.optionalString($1.currency)
+                $0.optionalString($1.subscriptionId)
+                $0.optionalString($1.billingReason)
+                $0.int($1.createdMs)
+            }
         }
     }
 

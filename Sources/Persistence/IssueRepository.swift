@@ -180,6 +180,20 @@ public enum IssueRepository {
         return result
     }
 
+    /// The ids of the open issues of one check whose `userId` is `userId`, sorted.
+    public static func openIssueIds(userId: String, check: CheckKind, on connection: PostgresConnection, logger: Logger)
+        async throws -> [String]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT issue_id FROM assurance.issues
+            WHERE status = 'open' AND user_id = \(userId) AND check_name = \(check.rawValue) ORDER BY issue_id
+            """, logger: logger)
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
     static func upsert(
         _ events: [EncodedIssueEvent], bases: [ActionBasis?], on connection: PostgresConnection, logger: Logger
     ) async throws {

@@ -123,17 +123,33 @@ public enum TimelineRepository {
             WHERE i.user_id = \(userId)
             ORDER BY 2 DESC, 1 DESC LIMIT \(limit)
             """)
-        // Stripe events of the user's current customer: added with the Stripe input's table (issue 17).
+        // Stripe events of the user's current customer.
         all.append(contentsOf: try await stripeEntries(userId: userId, limit: limit, on: connection, logger: logger))
         all.sort(by: TimelineEntry.precedes)
         return Array(all.suffix(limit))
     }
 
-    /// Hook for the Stripe events of the user's current customer (none until the Stripe input
-    /// stores them).
+    /// The Stripe events of the user's current customer (`users.stripe_customer_id`), newest first.
     static func stripeEntries(userId: String, limit: Int, on connection: PostgresConnection, logger: Logger)
         async throws -> [TimelineEntry]
     {
-        []
+        let rows = try await connection.query(
+            """
+            SELECT e.event_id, (extract(epoch from e.created_at) * 1000)::bigint,
+              jsonb_build_object('id', e.event_id, 'type', e.type, 'customer', e.customer_id,
+                'created', (extract(epoch from e.created_at))::bigint, 'objectId', e.object_id, 'status', e.status,
+                'subscriptionId', e.subscription_id, 'billingReason', e.billing_reason,
+                'amountPaid', e.amount_paid, 'currency', e.currency)::text
+            FROM assurance.stripe_events e
+            WHERE e.customer_id = (SELECT stripe_customer_id FROM public.users WHERE id = \(userId))
+            ORDER BY e.created_at DESC, e.event_id DESC LIMIT \(limit)
+            """, logger: logger)
+        var entries: [TimelineEntry] = []
+        for try await (id, at, data) in rows.decode((String, Int64, String).self) {
+            entries.append(
+                TimelineEntry(
+                    atMs: at, kind: .stripe, id: id, data: try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))))
+        }
+        return entries
     }
 }

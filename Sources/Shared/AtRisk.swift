@@ -59,8 +59,10 @@ extension CheckKind {
         case .largeCreditMovement:
             let amount = int("amount")
             return AtRisk(credits: amount.map { $0 == .min ? Int64.max : abs($0) }, direction: .unknown)
-        case .paidTierWithoutCustomer, .stalePaidSubscription, .nonAdminUnlimitedCredits:
+        case .paidTierWithoutCustomer, .stalePaidSubscription, .nonAdminUnlimitedCredits, .localPaidStripeInactive:
             return AtRisk(credits: nil, direction: .leakage)
+        case .stripePaidLocalFree, .paidInvoiceWithoutGrant:
+            return AtRisk(credits: nil, direction: .customerHarm)
         case .tierSubscriptionMismatch:
             let tier = string("tier").flatMap(Tier.init(rawValue:))
             return AtRisk(credits: nil, direction: (tier?.isPaid ?? false) ? .leakage : .customerHarm)
