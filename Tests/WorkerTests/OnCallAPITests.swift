@@ -142,8 +142,8 @@ import WorkerRuntime
             func at(_ ms: Int64) -> String { Timestamp.format(ms) }
             try await client.query(
                 """
-                INSERT INTO users (id, role, tier, credits, unlimited_credits, updated_at, version)
-                VALUES ('u1', 'USER', 'FREE', 1100, false, \(at(t + 5000))::timestamptz, 1)
+                INSERT INTO users (id, role, tier, credits, unlimited_credits, stripe_customer_id, updated_at, version)
+                VALUES ('u1', 'USER', 'FREE', 1100, false, 'cus_t1', \(at(t + 5000))::timestamptz, 1)
                 """)
             try await client.query(
                 """
@@ -163,6 +163,14 @@ import WorkerRuntime
                 INSERT INTO subscription_audit (id, user_id, from_tier, to_tier, reason, actor, command_id, created_at)
                 VALUES ('sa_1', 'u1', 'PRO', 'FREE', 'downgrade', 'admin_7', 'cmd_x', \(at(t + 3000))::timestamptz)
                 """)
+            try await client.query(
+                """
+                INSERT INTO assurance.stripe_events (customer_id, event_id, type, created_at, object_id, status)
+                VALUES ('cus_t1', 'evt_s1', 'customer.subscription.updated', \(at(t + 4000))::timestamptz, 'sub_1',
+                        'active'),
+                       ('cus_other', 'evt_s2', 'customer.subscription.updated', \(at(t + 4000))::timestamptz, 'sub_2',
+                        'active')
+                """)
             let id = try await driver.openBalanceMismatch(credits: 1100)
             let command = driver.signed(issueId: id, action: .ack)
             _ = try await driver.command(command)
@@ -173,10 +181,12 @@ import WorkerRuntime
                     #expect(body["userId"] as? String == "u1")
                     let entries = try #require(body["entries"] as? [[String: Any]])
                     let kinds = entries.map { $0["kind"] as? String ?? "?" }
-                    // Ledger at t, then ledger and webhook at t+1s (kind order), the audit row, the users row,
+                    // Ledger at t, then ledger and webhook at t+1s (kind order), the audit row, the customer's
+                    // Stripe event (not the other customer's), the users row,
                     // then the issue events and the command (processed now).
-                    #expect(Array(kinds.prefix(5)) == ["ledger", "ledger", "webhook", "account", "account"])
-                    #expect(Set(kinds.dropFirst(5)) == ["issue", "command"])
+                    #expect(Array(kinds.prefix(6)) == ["ledger", "ledger", "webhook", "account", "stripe", "account"])
+                    #expect(Set(kinds.dropFirst(6)) == ["issue", "command"])
+                    #expect((entries[4]["data"] as? [String: Any])?["id"] as? String == "evt_s1")
                     #expect(kinds.filter { $0 == "issue" }.count == 2)
                     #expect(!entries.contains { ($0["data"] as? [String: Any])?["eventId"] as? String == "evt_2" })
                     let times = entries.compactMap { $0["at"] as? String }.map { Timestamp.parse($0)! }
