@@ -2,7 +2,7 @@
 public enum Migrations {
     /// Every migration of this binary, in version order.
     public static let all: [Migration] = [
-        billingReferenceTables, assuranceSchema, entityStateVersions, dayOne, stripeEvents,
+        billingReferenceTables, assuranceSchema, entityStateVersions, dayOne, stripeEvents, onCall,
     ]
 
     /// The schema holding the worker's own tables.

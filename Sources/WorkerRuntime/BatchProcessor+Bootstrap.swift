@@ -76,6 +76,7 @@ extension BatchProcessor {
             var pipeline = self.pipeline
             pipeline.inputs = .untracked
             var transitions: [IssueTransition] = []
+            var causes: [IssueCause] = []
             var applied = BootstrapRunRepository.Applied()
             for row in rows {
                 if let eventTime = row.record.eventTimeMs {
@@ -85,6 +86,9 @@ extension BatchProcessor {
                 let disposition = pipeline.apply(
                     row.record, nowMs: nowMs, watermarkMs: watermark, store: states.store, into: &transitions,
                     judgeGrantTier: row.judgeGrantTier)
+                // The events a row causes carry `{"bootstrap": "<table>"}`.
+                causes.append(
+                    contentsOf: repeatElement(.bootstrap(table: row.table.rawValue), count: transitions.count - causes.count))
                 guard disposition == .applied else { continue }
                 switch row.table {
                 case .users: applied.users += 1
@@ -96,10 +100,8 @@ extension BatchProcessor {
                 locked
                 ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap)
                 : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap)
-            // Hook for the issue event's `cause` (`{"bootstrap": "<table>"}`, issue 18): the
-            // transitions appended while applying `row` are caused by `row.table`.
             let events = try await IssueRepository.applyEncoding(
-                transitions.map(IssueChange.init), on: connection, logger: logger)
+                zip(transitions, causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
             try await OutboxRepository.append(
                 events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
             // The rows' event times move the cluster's watermark, as consumed records' do.

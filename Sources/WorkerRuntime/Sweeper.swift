@@ -62,20 +62,30 @@ public struct Sweeper: Service {
             let released = try await EntityStateRepository.releasableHeldKeys(
                 lastDelivered: InputHealth.lastDelivered(health), limit: batchSize, on: connection, logger: logger)
             let keys = Set((due + released).compactMap { StateKey(stringValue: $0.key) })
-            guard !keys.isEmpty else { return (0, 0) }
-            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
-            var pipeline = self.pipeline
-            pipeline.inputs = InputHealth.clock(from: health)
-            let transitions = pipeline.tick(
-                keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
-            try await codec.saveChanges(of: store, on: connection, logger: logger)
-            cache?.forget(store.changedKeys)
-            let events = try await IssueRepository.apply(
-                transitions.map(IssueChange.init), on: connection, logger: logger)
+            // Snoozes that ran out: the issue's next event clears them.
+            let snoozeEnded = try await IssueRepository.snoozesEnded(
+                atMs: now, limit: batchSize, on: connection, logger: logger)
+            guard !keys.isEmpty || !snoozeEnded.isEmpty else { return (0, 0) }
+            var changes: [IssueChange] = []
+            if !keys.isEmpty {
+                let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+                var pipeline = self.pipeline
+                pipeline.inputs = InputHealth.clock(from: health)
+                let transitions = pipeline.tick(
+                    keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
+                try await codec.saveChanges(of: store, on: connection, logger: logger)
+                cache?.forget(store.changedKeys)
+                changes = transitions.map { IssueChange($0, cause: .timer) }
+            }
+            for (issueId, check) in snoozeEnded {
+                changes.append(IssueChange(issueId: issueId, check: check, userId: nil, kind: .snoozeEnded, atMs: now))
+            }
+            let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
             try await OutboxRepository.append(
                 try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
-            return (due.count, events.count)
+            // Held releases do not count towards "due": they alone must not keep the loop going.
+            return (due.count + snoozeEnded.count, events.count)
         }
         let stallEvents = try await client.withTransaction(logger: logger) { connection in
             try await InputHealth(client: client, settings: settings, logger: logger).evaluateStalls(
