@@ -66,7 +66,7 @@ extension CheckKind {
         case .tierSubscriptionMismatch:
             let tier = string("tier").flatMap(Tier.init(rawValue:))
             return AtRisk(credits: nil, direction: (tier?.isPaid ?? false) ? .leakage : .customerHarm)
-        case .ledgerSequenceGap, .missingIdempotencyRecord, .planGateRegression:
+        case .ledgerSequenceGap, .missingIdempotencyRecord, .planGateRegression, .inputStalled:
             return .unknown
         }
     }
