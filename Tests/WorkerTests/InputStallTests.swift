@@ -9,8 +9,9 @@ import WorkerRuntime
 /// Input health through the mock cluster and a real PostgreSQL: a silent input shows as one
 /// `input-stalled` issue instead of a storm of the checks that wait on it.
 @Suite(.serialized) struct InputStallTests {
-    static let settleMs: Int64 = 300
-    static let stallMs: Int64 = 1500
+    // Long enough that a resumed input's records all arrive within it on a busy machine.
+    static let settleMs: Int64 = 1500
+    static let stallMs: Int64 = 3000
     static let users = (0..<10).map { "u\($0)" }
 
     static func ledger(_ user: String, seq: Int64, amount: Int64, balance: Int64, event: String? = nil, topics: Topics)
