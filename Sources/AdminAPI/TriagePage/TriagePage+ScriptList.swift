@@ -72,9 +72,8 @@ extension TriagePage {
             open.addEventListener('click', () => select(issue.issueId, true));
             const row = el('tr', { 'aria-selected': String(issue.issueId === state.selected) },
               el('td', { 'data-label': 'Severity' }, severityLabel(issue.severity)),
-              el('td', { 'data-label': 'Issue' }, open, el('span', { class: 'issue-title', text: show(issue.title) })),
-              el('td', { 'data-label': 'Check' }, el('span', { class: 'mono', text: show(issue.check) }),
-                el('span', { class: 'issue-title', text: show(issue.category) })),
+              el('td', { 'data-label': 'Issue' }, open, el('span', { class: 'issue-title', text: show(issue.title) }),
+                el('span', { class: 'issue-check mono', text: show(issue.check) + ' \u00b7 ' + show(issue.category) })),
               el('td', { 'data-label': 'User', class: 'mono', text: show(issue.userId) }),
               el('td', { 'data-label': 'At risk', text: atRiskText(issue.atRisk) }),
               el('td', { 'data-label': 'State', text: stateText(issue) }));
@@ -83,7 +82,7 @@ extension TriagePage {
             return row;
           }));
           if (issues.length === 0) {
-            $('issue-rows').replaceChildren(el('tr', {}, el('td', { colspan: 6, text: 'No open issue matches.' })));
+            $('issue-rows').replaceChildren(el('tr', {}, el('td', { colspan: 5, text: 'No open issue matches.' })));
           }
         }
 

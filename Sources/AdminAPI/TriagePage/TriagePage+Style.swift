@@ -55,7 +55,8 @@ extension TriagePage {
         button.link { border: 0; background: none; padding: 0; color: #0b4a9e; text-decoration: underline;
           text-align: left; font-family: ui-monospace, "DejaVu Sans Mono", Menlo, monospace; font-size: 0.9em;
           overflow-wrap: break-word; }
-        #issue-table td:nth-child(2) { min-width: 15rem; }
+        #issue-table td:nth-child(2) { min-width: 14rem; }
+        .issue-check { display: block; font-size: 0.8rem; color: #444; overflow-wrap: anywhere; }
         .issue-title { display: block; font-size: 0.85rem; color: #333; }
         .sev { display: inline-block; font-weight: 700; padding: 0 0.35rem; border: 1px solid #333; border-radius: 3px;
           font-size: 0.85rem; white-space: nowrap; }
@@ -77,7 +78,8 @@ extension TriagePage {
         .outcome-bad { color: #a40000; }
         footer { font-size: 0.85rem; }
         @media (min-width: 1100px) {
-          main { display: grid; grid-template-columns: minmax(0, 3fr) minmax(0, 2fr); gap: 0 1rem; align-items: start; }
+          main { display: grid; grid-template-columns: minmax(0, 1fr) minmax(22rem, 32rem); gap: 0 1rem;
+            align-items: start; }
           #login, #refusal, #summary { grid-column: 1 / -1; }
           #issues { grid-column: 1; }
           #detail { grid-column: 2; position: sticky; top: 0.5rem; max-height: calc(100vh - 1rem); overflow-y: auto; }

@@ -70,7 +70,7 @@ enum TriagePage {
               <table id="issue-table">
                 <caption class="visually-hidden">Open issues in report order: severity, then amount at risk, then id</caption>
                 <thead><tr>
-                  <th scope="col">Severity</th><th scope="col">Issue</th><th scope="col">Check</th>
+                  <th scope="col">Severity</th><th scope="col">Issue, check and category</th>
                   <th scope="col">User</th><th scope="col">At risk</th><th scope="col">State</th>
                 </tr></thead>
                 <tbody id="issue-rows"></tbody>
