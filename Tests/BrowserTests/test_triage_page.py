@@ -255,6 +255,11 @@ def run(base, token, bootstrap, driver):
     else:
         wait(driver, lambda d: text(d, "s-gate") == "\u2014", "a dash for the missing release gate")
         check("the release gate shows a dash where the worker has no endpoint", True)
+    driver.refresh()
+    wait(driver, lambda d: row_ids(d) == [i["issueId"] for i in issues], "the list again after a reload")
+    check("the token is asked for once: a reload of the tab keeps it",
+          not driver.find_element(By.ID, "login").is_displayed()
+          and driver.execute_script("return sessionStorage.length === 1 && localStorage.length === 0;"))
     counts = {s: sum(1 for i in issues if i["severity"] == s) for s in ["critical", "error", "warning", "info"]}
     check("the counts per severity match the report",
           all(f"{s}: {n}" in text(driver, "severity-counts") for s, n in counts.items()), text(driver, "severity-counts"))
@@ -398,6 +403,12 @@ def run(base, token, bootstrap, driver):
         raise AssertionError("at phone width the page overflows sideways: " + wide)
     check("at phone width the page fits and the list is shown", driver.find_element(By.ID, "issues").is_displayed())
     driver.save_screenshot(os.path.join(ARTIFACTS, "triage-phone.png"))
+
+    driver.find_element(By.ID, "forget-token").click()
+    wait(driver, lambda d: d.find_element(By.ID, "token-input").is_displayed(), "the token form after forgetting")
+    check("forget token clears the data and the tab's storage",
+          not row_ids(driver) and not driver.find_element(By.ID, "detail").is_displayed()
+          and driver.execute_script("return sessionStorage.length === 0;"))
 
     violations = [entry["message"] for entry in driver.get_log("browser")
                   if "Content Security Policy" in entry["message"] or "Refused to" in entry["message"]]
