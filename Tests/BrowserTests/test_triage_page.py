@@ -357,6 +357,16 @@ def run(base, token, bootstrap, driver):
         check("acknowledge shows acknowledged and the list marks the issue", True)
         snoozed = rest[1]
         select_issue(driver, snoozed["issueId"])
+        driver.execute_script("""
+            const d = new Date(Date.now() + 10 * 86400 * 1000), pad = (n) => String(n).padStart(2, '0');
+            document.getElementById('snooze-until').value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' +
+              pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());""")
+        outcome = act(driver, "btn-snooze", "Browser test: too long", lambda t: "rejected" in t)
+        check("a snooze beyond 7 days shows rejected with the rejection", "(invalid)" in outcome, outcome)
+        driver.execute_script("""
+            const d = new Date(Date.now() + 3600 * 1000), pad = (n) => String(n).padStart(2, '0');
+            document.getElementById('snooze-until').value = d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' +
+              pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());""")
         act(driver, "btn-snooze", "Browser test: vendor fix tomorrow", lambda t: "snoozed" in t)
         wait(driver, lambda d: row(d, snoozed["issueId"]) is not None
              and "snoozed until" in row(d, snoozed["issueId"]).text, "the snoozed state in the list")

@@ -94,11 +94,11 @@ extension TriagePage {
             result = await followUp(r.data.commandId, issue.issueId);
           } else if (r.ok && r.data) {
             result = r.data;
-          } else {
-            showResultMessage('Refused by the API: ' + describeFailure(r), true);
           }
-          if (result) showOutcome(result);
+          // Another issue was selected meanwhile: its panel must not show this answer.
           if (state.selected !== issue.issueId) return;
+          if (result) showOutcome(result);
+          else if (!r.ok) showResultMessage('Refused by the API: ' + describeFailure(r), true);
           state.dryRunFor = result && result.outcome === 'dry_run' ? issue.issueId : null;
           if (result && FINAL_OUTCOMES.includes(result.outcome)) {
             await loadAll();

@@ -81,6 +81,10 @@ extension TriagePage {
           if (r.status === 401 || r.status === 403) {
             try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* storage unavailable */ }
             showLogin();
+          } else {
+            // Not the token's fault (the worker is down or failing): let the person try again.
+            $('refresh').hidden = false;
+            $('forget-token').hidden = false;
           }
         }
 
