@@ -86,6 +86,7 @@ produce webhooks <<EOF
 evt_dup	{"eventId":"evt_dup","type":"payment_intent.succeeded","stripePaymentIntentId":"pi_a","stripeInvoiceId":null,"processedAt":"$NOW","source":"stripe"}
 EOF
 produce accounts <<EOF
+user/5 x	{"userId":"user/5 x","role":"USER","tier":"PRO","credits":0,"unlimitedCredits":false,"stripeCustomerId":null,"stripeSubscriptionId":null,"subscriptionStatus":null,"updatedAt":"$NOW","version":1}
 user_4	{"userId":"user_4","role":"USER","tier":"FREE","credits":1200,"unlimitedCredits":false,"stripeCustomerId":null,"stripeSubscriptionId":null,"subscriptionStatus":null,"updatedAt":"$NOW","version":1}
 EOF
 
@@ -181,6 +182,9 @@ ASSURE_DATABASE_URL="postgres://postgres@127.0.0.1:1/postgres" timeout 120 "$BIN
 I=$(get "$API/issues/credit-balance%3Auser_3")
 check "issues/{id} latest event plus history with causes" \
     '.issueId=="credit-balance:user_3" and (.history|length>=1) and all(.history[]; has("cause") and has("version")) and ([.history[].version] == ([.history[].version]|sort))' "$I"
+waitfor 40 issue_open "paid-without-customer%3Auser%2F5%20x" && ok "issue id with / and space, percent-encoded" \
+    || bad "percent-encoded id: $(get "$API/issues/paid-without-customer%3Auser%2F5%20x" | head -c 300)"
+check "percent-encoded timeline user" '.userId == "user/5 x"' "$(get "$API/users/user%2F5%20x/timeline")"
 c=$(code "${AUTH[@]}" "$API/issues/nope%3Anothing"); [[ $c == 404 ]] && ok "unknown issue 404" || bad "unknown issue $c"
 
 # Commands: 404 then result; actions
