@@ -11,7 +11,7 @@ struct AssureWorkerCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
-            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self, StripeImportCommand.self,
+            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self, StripeImportCommand.self, BenchCommand.self,
         ]
     )
 }
