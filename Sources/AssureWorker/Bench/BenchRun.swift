@@ -177,6 +177,7 @@ struct BenchRun {
     }
 
     private func checkDeadline(_ what: String) throws {
+        try Task.checkCancellation()
         guard ContinuousClock.now < deadline else { throw BenchFailure("--timeout reached during \(what)") }
     }
 
