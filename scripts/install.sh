@@ -40,3 +40,22 @@ if ! pkg-config --exists rdkafka; then
     echo "install.sh: pkg-config cannot find rdkafka after installing librdkafka-dev" >&2
     exit 1
 fi
+
+# The triage page's browser test: Debian's chromium and its driver, and selenium (PyPI) to drive them
+# through /usr/bin/chromedriver (selenium must not try to download a driver of its own).
+browser_missing=()
+for package in chromium chromium-driver; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || browser_missing+=("$package")
+done
+if ((${#browser_missing[@]} > 0)); then
+    echo "install.sh: installing ${browser_missing[*]}" >&2
+    sudo=()
+    [[ $(id -u) -ne 0 ]] && sudo=(sudo)
+    export DEBIAN_FRONTEND=noninteractive
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" apt-get install -y --no-install-recommends "${browser_missing[@]}"
+fi
+if ! python3 -c 'import selenium' 2>/dev/null; then
+    echo "install.sh: installing selenium from PyPI" >&2
+    python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium
+fi

@@ -15,3 +15,9 @@ echo "test.sh: swift build --build-tests" >&2
 swift build --build-tests
 echo "test.sh: swift test" >&2
 swift test --skip-build
+
+# The triage page in headless chromium against the demo's workers; screenshots land in ASSURE_ARTIFACTS_DIR.
+echo "test.sh: browser test of the triage page" >&2
+ASSURE_WORKER_BIN="$(swift build --show-bin-path)/assure-worker" \
+    ASSURE_ARTIFACTS_DIR="${ASSURE_ARTIFACTS_DIR:-.build/test-artifacts}" \
+    timeout 900 python3 Tests/BrowserTests/test_triage_page.py

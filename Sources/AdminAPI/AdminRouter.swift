@@ -6,6 +6,7 @@ public enum AdminRouter {
     public static func build(_ dependencies: AdminAPIDependencies) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         HealthController(dependencies: dependencies).addRoutes(to: router)
+        TriagePageController().addRoutes(to: router)
         BillingAssuranceController(dependencies: dependencies).addRoutes(
             to: router.group("api/admin/billing-assurance"))
         return router

@@ -25,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
             Examples:
               assure-worker demo
               assure-worker demo --users 200 --events-per-user 20
+              assure-worker demo --users 200 --keep-running   # then open the printed triage page
             """)
 
     @Option(help: "Users in the generated stream.")
@@ -41,6 +42,9 @@ struct DemoCommand: AsyncParsableCommand {
 
     @Flag(help: "Print the reports as JSON as well.")
     var json = false
+
+    @Flag(help: "After the demo, keep the workers and their triage page up until Ctrl-C (prints the page's URL and token).")
+    var keepRunning = false
 
     func run() async throws {
         var logger = WorkerLogging.makeLogger("assure.demo")

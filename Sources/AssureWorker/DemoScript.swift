@@ -31,7 +31,23 @@ final class DemoScript: Service, Sendable {
             try await script()
         } catch {
             outcome.fail(DemoRun.Failure(description: "\(error)"))
+            return
         }
+        if run.options.keepRunning { await keepServing() }
+    }
+
+    /// `--keep-running`: the workers stay up with their triage page until SIGINT or SIGTERM.
+    func keepServing() async {
+        print("""
+
+            Triage page: http://127.0.0.1:\(apiPort)/
+            Admin token: \(environment.adminToken)
+            Kafka: bootstrap=\(environment.cluster.bootstrapServers)
+            Open the page, paste the token; Ctrl-C stops the workers and removes everything.
+            """)
+        // The lines above are what a person or a test waits for; nothing may sit in a stdio buffer.
+        fflush(nil)
+        try? await gracefulShutdown()
     }
 
     var environment: DemoEnvironment { run.environment }
