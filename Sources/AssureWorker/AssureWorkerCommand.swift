@@ -13,6 +13,7 @@ struct AssureWorkerCommand: AsyncParsableCommand {
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
             ExplainCLICommand.self, AckCLICommand.self, SnoozeCLICommand.self, GateCommand.self, WatchCommand.self,
             AuditCommand.self, BootstrapCommand.self, DemoCommand.self, StripeImportCommand.self,
+            BenchCommand.self,
         ]
     )
 }
