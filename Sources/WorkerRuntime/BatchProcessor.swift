@@ -71,7 +71,7 @@ public struct BatchProcessor: Sendable {
         self.client = client
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
-        self.decoder = RecordDecoder(topics: settings.topics)
+        self.decoder = RecordDecoder(topics: settings.topics, maxFutureMs: settings.maxFutureSeconds * 1000)
         self.codec = EntityStateCodec(settings: settings.checks)
         self.commands = CommandProcessor(
             client: client, settings: settings, logger: logger, clock: clock, cache: cache)
@@ -138,7 +138,7 @@ public struct BatchProcessor: Sendable {
     func decode(_ records: [InboundRecord], nowMs: Int64) throws -> [(record: InboundRecord, outcome: DecodeOutcome)] {
         var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
         decoded.reserveCapacity(records.count)
-        for record in records { decoded.append((record, decoder.decode(record))) }
+        for record in records { decoded.append((record, decoder.decode(record, nowMs: nowMs))) }
         if deadLetterPolicy.stopsWorker {
             for (record, outcome) in decoded {
                 if case .invalid(let reason) = outcome {
