@@ -78,6 +78,7 @@ extension DatabaseError {
     /// retried forever: a batch is split to find the record at fault (see `ConsumerWorker`).
     public static func isTransient(_ error: any Error) -> Bool {
         if error is CancellationError || EntityStateRepository.isVersionConflict(error) { return true }
+        if let error = error as? DatabaseError { return error.code == .unreachable }
         if let state = sqlState(of: error) {
             if state == "57014" { return false }  // statement timeout: a smaller batch can pass
             let transientClasses = ["08", "40", "53", "57", "58"]
