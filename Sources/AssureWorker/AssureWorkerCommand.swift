@@ -11,7 +11,8 @@ struct AssureWorkerCommand: AsyncParsableCommand {
             """,
         subcommands: [
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
-            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self,
+            ExplainCLICommand.self, AckCLICommand.self, SnoozeCLICommand.self, GateCommand.self, WatchCommand.self,
+            AuditCommand.self, DemoCommand.self, StripeImportCommand.self,
         ]
     )
 }

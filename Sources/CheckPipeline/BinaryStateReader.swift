@@ -3,6 +3,8 @@ import Shared
 struct BinaryStateReader {
     let bytes: UnsafeRawBufferPointer
     var position = 0
+    /// The layout's version byte; fields added in a later layout are read only from rows of it.
+    var layout: UInt8 = EntityState.binaryVersion
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -146,7 +148,54 @@ struct BinaryStateReader {
         fields.openStale = try optional { reader throws(EntityStateBinaryError) in
             StaleEvidence(tier: try reader.tier(), paidSinceMs: try reader.int(), lastInvoiceGrantMs: try reader.optionalInt())
         }
+        // Rows written before the Stripe checks end here.
+        guard !isAtEnd else { return fields }
+        fields.stripeView = try optional { reader throws(EntityStateBinaryError) in
+            StripeView(customerId: try reader.string(), subscriptions: try reader.subscriptionViews())
+        }
+        fields.paidFreeSinceMs = try optionalInt()
+        fields.inactivePaidSinceMs = try optionalInt()
+        fields.openStripePaidFree = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
+        fields.openStripeInactive = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
         return fields
+    }
+
+    mutating func subscriptionViews() throws(EntityStateBinaryError) -> [SubscriptionView] {
+        let n = try count()
+        var views: [SubscriptionView] = []
+        views.reserveCapacity(n)
+        for _ in 0..<n { views.append(SubscriptionView(id: try string(), status: try string())) }
+        return views
+    }
+
+    mutating func stripeUserEvidence() throws(EntityStateBinaryError) -> StripeUserEvidence {
+        StripeUserEvidence(tier: try tier(), customerId: try string(), subscriptions: try subscriptionViews())
+    }
+
+    mutating func stripeCustomer() throws(EntityStateBinaryError) -> StripeCustomerState {
+        var state = StripeCustomerState()
+        state.users = try strings()
+        state.eventIds = try strings()
+        let subscriptions = try count()
+        for _ in 0..<subscriptions {
+            state.subscriptions.append(
+                SubscriptionEntry(id: try string(), status: try string(), createdMs: try int(), eventId: try string()))
+        }
+        let invoices = try count()
+        for _ in 0..<invoices {
+            state.invoices.append(
+                PaidInvoice(
+                    id: try string(), eventId: try string(), createdMs: try int(), amountPaid: try optionalInt(),
+                    currency: try optionalString(), billingReason: try optionalString(),
+                    subscriptionId: try optionalString(), sinceMs: try optionalInt(),
+                    open: try optional { reader throws(EntityStateBinaryError) in
+                        InvoiceEvidence(
+                            userId: try reader.string(), amountPaid: try reader.int(), currency: try reader.optionalString(),
+                            subscriptionId: try reader.optionalString(), billingReason: try reader.optionalString(),
+                            createdMs: try reader.int())
+                    }))
+        }
+        return state
     }
 
     mutating func account() throws(EntityStateBinaryError) -> AccountSnapshot {
@@ -171,7 +220,22 @@ struct BinaryStateReader {
         state.missingSinceMs = try optionalInt()
         state.openMissing = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
         state.openDuplicate = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+        // Added in layout 2 (amount at risk); rows of layout 1 have none.
+        if layout >= 2 {
+            try rowGroupTotals(&state.carriers)
+            try rowGroupTotals(&state.credits)
+            let excess = try optionalInt()
+            state.openDuplicate?.excess = excess
+        }
         return state
+    }
+
+    /// The sum and earliest row of a group (appended fields).
+    mutating func rowGroupTotals(_ group: inout RowGroup) throws(EntityStateBinaryError) {
+        group.amountSum = try int()
+        group.earliest = try optional { reader throws(EntityStateBinaryError) in
+            RowGroup.RowRef(createdAtMs: try reader.int(), id: try reader.string(), amount: try reader.int())
+        }
     }
 
     mutating func rowGroup() throws(EntityStateBinaryError) -> RowGroup {

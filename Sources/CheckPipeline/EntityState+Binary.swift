@@ -9,8 +9,12 @@ import Shared
 /// declaration order). The first byte is never `{`, so readers can still tell old JSON rows apart.
 /// - Important: Changing a stored field means a new version byte, and decoding the old ones.
 extension EntityState {
-    /// The version byte of the current layout.
-    public static let binaryVersion: UInt8 = 1
+    /// The version byte of the current layout. Layout 2 appends the duplicate-set sums (amount at
+    /// risk) to the Stripe event and carrier group states; layout 1 rows are still read.
+    public static let binaryVersion: UInt8 = 2
+    /// Where a stripe customer's user count starts (after the version byte and the case tag): the byte
+    /// there is 0 exactly when no user names the customer, which the report counts in SQL.
+    public static let stripeCustomerUsersByteOffset = 2
 
     /// Appends the binary form of the state to `bytes`.
     public func encodeBinary(into bytes: inout [UInt8]) {
@@ -28,11 +32,18 @@ extension EntityState {
             writer.byte(2)
             writer.rowGroup(state.rows)
             writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
+            writer.bool(state.granted)
+            writer.optionalString(state.invoiceCustomer)
+            writer.rowGroupTotals(state.rows)
+            writer.optionalInt(state.openDuplicate?.excess)
         case .planGate(let state):
             writer.byte(3)
             writer.tiers(state.allowedTiers)
             writer.int(state.updatedAtMs)
             writer.optional(state.open) { $0.gateEvidence($1) }
+        case .stripeCustomer(let state):
+            writer.byte(4)
+            writer.stripeCustomer(state)
         }
         bytes = writer.bytes
     }
@@ -49,7 +60,10 @@ extension EntityState {
     public init(binary bytes: UnsafeRawBufferPointer) throws(EntityStateBinaryError) {
         var reader = BinaryStateReader(bytes: bytes)
         let version = try reader.byte()
-        guard version == Self.binaryVersion else { throw EntityStateBinaryError("unknown version byte \(version)") }
+        guard version == 1 || version == Self.binaryVersion else {
+            throw EntityStateBinaryError("unknown version byte \(version)")
+        }
+        reader.layout = version
         switch try reader.byte() {
         case 0:
             var state = UserState(userId: "")
@@ -61,12 +75,27 @@ extension EntityState {
             var state = CarrierGroupState()
             state.rows = try reader.rowGroup()
             state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+            if reader.layout >= 2 {
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
+                // Added in layout 2 (amount at risk).
+                try reader.rowGroupTotals(&state.rows)
+                // Read even without an open duplicate: optional chaining would skip the read.
+                let excess = try reader.optionalInt()
+                state.openDuplicate?.excess = excess
+            } else if !reader.isAtEnd {
+                // Layout 1 rows written before invoices knew their grant and customer end here.
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
+            }
             self = .carrierGroup(state)
         case 3:
             let tiers = try reader.tiers()
             var state = PlanGateState(allowedTiers: tiers, updatedAtMs: try reader.int())
             state.open = try reader.optional { reader throws(EntityStateBinaryError) in try reader.gateEvidence() }
             self = .planGate(state)
+        case 4:
+            self = .stripeCustomer(try reader.stripeCustomer())
         case let tag:
             throw EntityStateBinaryError("unknown entity state tag \(tag)")
         }
@@ -209,6 +238,63 @@ struct BinaryStateWriter {
             $0.int($1.paidSinceMs)
             $0.optionalInt($1.lastInvoiceGrantMs)
         }
+        // Stripe fields, appended.
+        optional(fields.stripeView) { $0.stripeView($1) }
+        optionalInt(fields.paidFreeSinceMs)
+        optionalInt(fields.inactivePaidSinceMs)
+        optional(fields.openStripePaidFree) { $0.stripeUserEvidence($1) }
+        optional(fields.openStripeInactive) { $0.stripeUserEvidence($1) }
+    }
+
+    mutating func subscriptionViews(_ views: [SubscriptionView]) {
+        count(views.count)
+        for view in views {
+            string(view.id)
+            string(view.status)
+        }
+    }
+
+    mutating func stripeView(_ view: StripeView) {
+        string(view.customerId)
+        subscriptionViews(view.subscriptions)
+    }
+
+    mutating func stripeUserEvidence(_ evidence: StripeUserEvidence) {
+        tier(evidence.tier)
+        string(evidence.customerId)
+        subscriptionViews(evidence.subscriptions)
+    }
+
+    /// `users` comes first, so that an empty list is the byte 0 at `stripeCustomerUsersByteOffset`.
+    mutating func stripeCustomer(_ state: StripeCustomerState) {
+        strings(state.users)
+        strings(state.eventIds)
+        count(state.subscriptions.count)
+        for entry in state.subscriptions {
+            string(entry.id)
+            string(entry.status)
+            int(entry.createdMs)
+            string(entry.eventId)
+        }
+        count(state.invoices.count)
+        for invoice in state.invoices {
+            string(invoice.id)
+            string(invoice.eventId)
+            int(invoice.createdMs)
+            optionalInt(invoice.amountPaid)
+            optionalString(invoice.currency)
+            optionalString(invoice.billingReason)
+            optionalString(invoice.subscriptionId)
+            optionalInt(invoice.sinceMs)
+            optional(invoice.open) {
+                $0.string($1.userId)
+                $0.int($1.amountPaid)
+                $0.optionalString($1.currency)
+                $0.optionalString($1.subscriptionId)
+                $0.optionalString($1.billingReason)
+                $0.int($1.createdMs)
+            }
+        }
     }
 
     mutating func account(_ account: AccountSnapshot) {
@@ -238,6 +324,19 @@ struct BinaryStateWriter {
         optionalInt(state.missingSinceMs)
         optional(state.openMissing) { $0.groupEvidence($1) }
         optional(state.openDuplicate) { $0.groupEvidence($1) }
+        // Appended fields (amount at risk): keep them last so older rows stay readable.
+        rowGroupTotals(state.carriers)
+        rowGroupTotals(state.credits)
+        optionalInt(state.openDuplicate?.excess)
+    }
+
+    mutating func rowGroupTotals(_ group: RowGroup) {
+        int(group.amountSum)
+        optional(group.earliest) {
+            $0.int($1.createdAtMs)
+            $0.string($1.id)
+            $0.int($1.amount)
+        }
     }
 
     mutating func rowGroup(_ group: RowGroup) {

@@ -14,6 +14,8 @@ public struct AlertEvent: Sendable, Hashable, Codable {
     public var dedupWindowSeconds: Int64
     public var windowExpiresAt: String
     public var suppressedSinceLastAlert: Int64
+    /// The sum of `atRisk.credits` over the alerted set (null counts as 0).
+    public var atRiskCredits: Int64 = 0
 
     /// Alerts list at most this many issue ids, so no alert comes near the 900 000-byte output limit.
     public static let maxListedIssueIds = 200

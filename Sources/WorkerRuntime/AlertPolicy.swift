@@ -56,7 +56,8 @@ public struct AlertPolicy: Sendable {
         }.joined()
     }
 
-    /// The alert-worthy issues among the open ones: revenue-impacting, error or critical, unexplained.
+    /// The alert-worthy issues among the open ones: revenue-impacting, error or critical, without an
+    /// operator action (explained, acknowledged or snoozed).
     public static func alertWorthy(_ issues: [IssueEvent]) -> [IssueEvent] {
         issues.filter(AssuranceReport.isAlertWorthy)
     }
@@ -109,6 +110,7 @@ public struct AlertPolicy: Sendable {
             suppressedSinceLastAlert: state.suppressedSinceLastAlert)
         event.issueCount = ids.count
         event.issueIdsTruncated = ids.count > listed.count
+        event.atRiskCredits = AssuranceReport.sumCredits(issues.map(\.atRisk))
         state.lastAlertedFingerprint = fingerprint
         state.lastAlertWindowExpiresMs = expires
         state.pendingSinceMs = nil

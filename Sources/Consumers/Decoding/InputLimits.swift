@@ -54,6 +54,13 @@ public enum InputLimits {
             + "ASSURE_MAX_FUTURE_S ahead of the worker's clock (latest allowed \(Timestamp.format(notAfterMs)))"
     }
 
+    /// An event time against the worker's clock `nowMs` (nil: not judged) and `ASSURE_MAX_FUTURE_S`
+    /// in milliseconds; the reason contains "<field> is in the future".
+    public static func futureProblem(_ eventMs: Int64, nowMs: Int64?, maxFutureMs: Int64, field: String) -> String? {
+        guard let nowMs else { return nil }
+        return futureProblem(eventMs, field: field, notAfterMs: latestEventTime(nowMs: nowMs, maxFutureMs: maxFutureMs))
+    }
+
     /// The latest event time accepted at `nowMs` (saturating, so a huge setting cannot trap).
     public static func latestEventTime(nowMs: Int64, maxFutureMs: Int64) -> Int64 {
         let (sum, overflow) = nowMs.addingReportingOverflow(max(0, maxFutureMs))

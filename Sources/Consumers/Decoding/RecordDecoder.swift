@@ -1,6 +1,6 @@
 import Shared
 
-/// Decodes the values of the four input topics into ``BillingRecord``s.
+/// Decodes the values of the five input topics into ``BillingRecord``s (Stripe events: ``StripeEventDecoder``).
 ///
 /// Accepts the contract's camelCase JSON and Debezium PostgreSQL change events
 /// (`{"before":…,"after":…,"op":…,"source":…,"ts_ms":…}`, with or without the `{"schema":…,"payload":…}`
@@ -23,6 +23,7 @@ public struct RecordDecoder: Sendable {
     private let accountsTopic: String
     private let webhooksTopic: String
     private let planGatesTopic: String
+    private let stripeTopic: String
 
     public init(
         topics: Topics = Topics(), maxValueBytes: Int = 1 << 20,
@@ -31,18 +32,20 @@ public struct RecordDecoder: Sendable {
         self.topics = topics
         self.maxValueBytes = maxValueBytes
         self.maxFutureMs = maxFutureMs
+        stripeTopic = topics.stripe
         ledgerTopic = topics.ledger
         accountsTopic = topics.accounts
         webhooksTopic = topics.webhooks
         planGatesTopic = topics.planGates
     }
 
-    /// The record kind a topic carries, `nil` for a topic that is not one of the four inputs.
+    /// The record kind a topic carries, `nil` for a topic that is not one of the five inputs.
     public func kind(ofTopic topic: String) -> RecordKind? {
         if topic == ledgerTopic { return .ledger }
         if topic == accountsTopic { return .account }
         if topic == webhooksTopic { return .webhook }
         if topic == planGatesTopic { return .planGate }
+        if topic == stripeTopic { return .stripe }
         return nil
     }
 
@@ -69,6 +72,7 @@ public struct RecordDecoder: Sendable {
         }
         do throws(DecodeProblem) {
             switch kind {
+            case .stripe: return StripeEventDecoder.decode(value, nowMs: nowMs, maxFutureMs: maxFutureMs)
             case .ledger: return try Self.decodeDocument(value, LedgerFields.self, notAfterMs)
             case .account: return try Self.decodeDocument(value, AccountFields.self, notAfterMs)
             case .webhook: return try Self.decodeDocument(value, WebhookFields.self, notAfterMs)
