@@ -109,6 +109,9 @@ struct DecoderFuzzTests {
             texts = [webhook.type, webhook.source]
         case .planGate(let gate):
             identifiers = [gate.feature]
+        default:
+            // Stripe events are checked by their own decoder's tests.
+            break
         }
         for value in identifiers.compactMap({ $0 }) {
             if let problem = InputLimits.identifierProblem(value, field: "?") { return "decoded despite: \(problem)" }
