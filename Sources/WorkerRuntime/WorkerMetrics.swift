@@ -52,3 +52,20 @@ extension WorkerMetrics {
         Counter(label: emitted ? "assure_alerts_emitted_total" : "assure_alerts_suppressed_total").increment()
     }
 }
+
+extension WorkerMetrics {
+    /// A batch PostgreSQL refused for a deterministic reason (it is then split to find the record at fault).
+    public func failedBatch() {
+        Counter(label: "assure_batches_failed_total").increment()
+    }
+
+    /// An input record PostgreSQL refused, dead-lettered with the database's reason.
+    public func poisonRecord(topic: String) {
+        Counter(label: "assure_poison_records_total", dimensions: [("topic", topic)]).increment()
+    }
+
+    /// An output message the broker refused; it stays in the outbox and is retried.
+    public func refusedDelivery(topic: String) {
+        Counter(label: "assure_deliveries_refused_total", dimensions: [("topic", topic)]).increment()
+    }
+}

@@ -87,6 +87,19 @@ final class ChildWorker: Sendable {
         await signal(SIGKILL)
     }
 
+    /// SIGSTOP: the process freezes (no heartbeats, no commits) until ``resume()``.
+    func suspend() {
+        if let child = process.withLock({ $0 }) { Foundation.kill(child.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after ``suspend()``.
+    func resume() {
+        if let child = process.withLock({ $0 }) { Foundation.kill(child.processIdentifier, SIGCONT) }
+    }
+
+    /// Whether the child process is still alive.
+    var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
+
     /// SIGTERM and wait for a graceful exit.
     func terminate() async {
         await signal(SIGTERM)
