@@ -40,3 +40,6 @@ if ! pkg-config --exists rdkafka; then
     echo "install.sh: pkg-config cannot find rdkafka after installing librdkafka-dev" >&2
     exit 1
 fi
+
+# The real broker (Tansu) and librdkafka 2.16 for the real-broker suite and `demo.sh --real-broker`.
+"$(dirname "$0")/install-real-broker.sh"
