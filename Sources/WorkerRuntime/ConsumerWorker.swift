@@ -69,6 +69,7 @@ public struct ConsumerWorker: Service {
                         // The batch in flight commits before the partitions go.
                         try await pipeline.drain(commits: &commits)
                         processor.cache.removeAll()
+                        metrics.removeConsumerLag(revocation.partitions)
                         revocation.done()
                     }
                 }
