@@ -25,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
             Examples:
               assure-worker demo
               assure-worker demo --users 200 --events-per-user 20
+              scripts/demo.sh --real-broker
             """)
 
     @Option(help: "Users in the generated stream.")
@@ -42,12 +43,19 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "Print the reports as JSON as well.")
     var json = false
 
+    @Flag(
+        help: """
+            Run on a Tansu broker started for the demo instead of the mock cluster (needs ASSURE_TANSU_BIN and \
+            librdkafka 2.1 or newer: use scripts/demo.sh --real-broker).
+            """)
+    var realBroker = false
+
     func run() async throws {
         var logger = WorkerLogging.makeLogger("assure.demo")
         if ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"] == nil { logger.logLevel = .warning }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let environment = try await DemoEnvironment.start(logger: logger)
+        let environment = try await DemoEnvironment.start(realBroker: realBroker, logger: logger)
         do {
             try await DemoRun(options: self, environment: environment, registry: registry, logger: logger).run()
             await environment.stop()
