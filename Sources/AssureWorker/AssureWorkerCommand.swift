@@ -14,7 +14,8 @@ struct AssureWorkerCommand: AsyncParsableCommand {
         version: versionLine,
         subcommands: [
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
-            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self, HealthcheckCommand.self,
+            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self, StripeImportCommand.self,
+            HealthcheckCommand.self,
         ]
     )
 

@@ -57,6 +57,11 @@ final class DemoScript: Service, Sendable {
         try await waitForIssues(traffic.expectedIssueIds)
         let before = try await api(AssuranceReport.self, "GET", "/api/admin/billing-assurance?periodDays=45")
         print("\n" + ReportPrinter.render(before))
+        let stripeChecks: Set<CheckKind> = [.stripePaidLocalFree, .localPaidStripeInactive, .paidInvoiceWithoutGrant]
+        print("  Stripe checks (Stripe is the source of truth):")
+        for issue in before.issues where stripeChecks.contains(issue.check) {
+            print("    \(issue.severity.rawValue) \(issue.issueId): \(issue.title)")
+        }
         if options.json { print(String(decoding: try jsonText(before), as: UTF8.self)) }
         let results = try await repairOneOfEach(before)
         let after = try await api(AssuranceReport.self, "GET", "/api/admin/billing-assurance?periodDays=45")

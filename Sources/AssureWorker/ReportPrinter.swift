@@ -11,7 +11,8 @@ enum ReportPrinter {
         lines.append(
             "  status \(s.status.uppercased())   score \(s.score)/100   alerts \(s.alertCount)   open issues \(s.openIssues)")
         lines.append(
-            "  checked users \(s.checkedUsers)   ledger rows \(s.ledgerRows)   webhook events \(s.webhookEvents)")
+            "  checked users \(s.checkedUsers)   ledger rows \(s.ledgerRows)   webhook events \(s.webhookEvents)"
+                + "   unmapped Stripe customers \(s.unmappedStripeCustomers)")
         lines.append(
             "  revenue-impacting \(s.revenueImpactingCount)   repairable \(s.repairableCount)   explained \(s.explainedCount)   failed plan gates \(s.failedPlanGates)")
         lines.append("  guardrails:")

@@ -14,7 +14,7 @@ import Shared
 public enum BatchOracle {
     public static func evaluate(
         ledger: [LedgerRow], accounts: [AccountSnapshot], webhooks: [WebhookRecord], gates: [PlanGate],
-        watermarkMs: Int64, settings: CheckSettings
+        stripe: [StripeEvent] = [], watermarkMs: Int64, settings: CheckSettings
     ) -> [OpenIssue] {
         var issues: [OpenIssue] = []
         func some(_ s: String?) -> String? { (s?.isEmpty ?? true) ? nil : s }
@@ -310,6 +310,9 @@ public enum BatchOracle {
                     ], repair: nil))
         }
 
+        issues += stripeIssues(
+            accounts: appliedByUser.compactMapValues(\.last),
+            grants: acceptedRows.filter { $0.type == .subscriptionGrant }, stripe: stripe)
         return issues.sorted()
     }
 }

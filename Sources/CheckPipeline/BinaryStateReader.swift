@@ -146,7 +146,54 @@ struct BinaryStateReader {
         fields.openStale = try optional { reader throws(EntityStateBinaryError) in
             StaleEvidence(tier: try reader.tier(), paidSinceMs: try reader.int(), lastInvoiceGrantMs: try reader.optionalInt())
         }
+        // Rows written before the Stripe checks end here.
+        guard !isAtEnd else { return fields }
+        fields.stripeView = try optional { reader throws(EntityStateBinaryError) in
+            StripeView(customerId: try reader.string(), subscriptions: try reader.subscriptionViews())
+        }
+        fields.paidFreeSinceMs = try optionalInt()
+        fields.inactivePaidSinceMs = try optionalInt()
+        fields.openStripePaidFree = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
+        fields.openStripeInactive = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
         return fields
+    }
+
+    mutating func subscriptionViews() throws(EntityStateBinaryError) -> [SubscriptionView] {
+        let n = try count()
+        var views: [SubscriptionView] = []
+        views.reserveCapacity(n)
+        for _ in 0..<n { views.append(SubscriptionView(id: try string(), status: try string())) }
+        return views
+    }
+
+    mutating func stripeUserEvidence() throws(EntityStateBinaryError) -> StripeUserEvidence {
+        StripeUserEvidence(tier: try tier(), customerId: try string(), subscriptions: try subscriptionViews())
+    }
+
+    mutating func stripeCustomer() throws(EntityStateBinaryError) -> StripeCustomerState {
+        var state = StripeCustomerState()
+        state.users = try strings()
+        state.eventIds = try strings()
+        let subscriptions = try count()
+        for _ in 0..<subscriptions {
+            state.subscriptions.append(
+                SubscriptionEntry(id: try string(), status: try string(), createdMs: try int(), eventId: try string()))
+        }
+        let invoices = try count()
+        for _ in 0..<invoices {
+            state.invoices.append(
+                PaidInvoice(
+                    id: try string(), eventId: try string(), createdMs: try int(), amountPaid: try optionalInt(),
+                    currency: try optionalString(), billingReason: try optionalString(),
+                    subscriptionId: try optionalString(), sinceMs: try optionalInt(),
+                    open: try optional { reader throws(EntityStateBinaryError) in
+                        InvoiceEvidence(
+                            userId: try reader.string(), amountPaid: try reader.int(), currency: try reader.optionalString(),
+                            subscriptionId: try reader.optionalString(), billingReason: try reader.optionalString(),
+                            createdMs: try reader.int())
+                    }))
+        }
+        return state
     }
 
     mutating func account() throws(EntityStateBinaryError) -> AccountSnapshot {

@@ -11,6 +11,9 @@ import Shared
 extension EntityState {
     /// The version byte of the current layout.
     public static let binaryVersion: UInt8 = 1
+    /// Where a stripe customer's user count starts (after the version byte and the case tag): the byte
+    /// there is 0 exactly when no user names the customer, which the report counts in SQL.
+    public static let stripeCustomerUsersByteOffset = 2
 
     /// Appends the binary form of the state to `bytes`.
     public func encodeBinary(into bytes: inout [UInt8]) {
@@ -28,11 +31,16 @@ extension EntityState {
             writer.byte(2)
             writer.rowGroup(state.rows)
             writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
+            writer.bool(state.granted)
+            writer.optionalString(state.invoiceCustomer)
         case .planGate(let state):
             writer.byte(3)
             writer.tiers(state.allowedTiers)
             writer.int(state.updatedAtMs)
             writer.optional(state.open) { $0.gateEvidence($1) }
+        case .stripeCustomer(let state):
+            writer.byte(4)
+            writer.stripeCustomer(state)
         }
         bytes = writer.bytes
     }
@@ -61,12 +69,19 @@ extension EntityState {
             var state = CarrierGroupState()
             state.rows = try reader.rowGroup()
             state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+            // Rows written before invoices knew their grant and customer end here.
+            if !reader.isAtEnd {
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
+            }
             self = .carrierGroup(state)
         case 3:
             let tiers = try reader.tiers()
             var state = PlanGateState(allowedTiers: tiers, updatedAtMs: try reader.int())
             state.open = try reader.optional { reader throws(EntityStateBinaryError) in try reader.gateEvidence() }
             self = .planGate(state)
+        case 4:
+            self = .stripeCustomer(try reader.stripeCustomer())
         case let tag:
             throw EntityStateBinaryError("unknown entity state tag \(tag)")
         }
@@ -208,6 +223,63 @@ struct BinaryStateWriter {
             $0.tier($1.tier)
             $0.int($1.paidSinceMs)
             $0.optionalInt($1.lastInvoiceGrantMs)
+        }
+        // Stripe fields, appended.
+        optional(fields.stripeView) { $0.stripeView($1) }
+        optionalInt(fields.paidFreeSinceMs)
+        optionalInt(fields.inactivePaidSinceMs)
+        optional(fields.openStripePaidFree) { $0.stripeUserEvidence($1) }
+        optional(fields.openStripeInactive) { $0.stripeUserEvidence($1) }
+    }
+
+    mutating func subscriptionViews(_ views: [SubscriptionView]) {
+        count(views.count)
+        for view in views {
+            string(view.id)
+            string(view.status)
+        }
+    }
+
+    mutating func stripeView(_ view: StripeView) {
+        string(view.customerId)
+        subscriptionViews(view.subscriptions)
+    }
+
+    mutating func stripeUserEvidence(_ evidence: StripeUserEvidence) {
+        tier(evidence.tier)
+        string(evidence.customerId)
+        subscriptionViews(evidence.subscriptions)
+    }
+
+    /// `users` comes first, so that an empty list is the byte 0 at `stripeCustomerUsersByteOffset`.
+    mutating func stripeCustomer(_ state: StripeCustomerState) {
+        strings(state.users)
+        strings(state.eventIds)
+        count(state.subscriptions.count)
+        for entry in state.subscriptions {
+            string(entry.id)
+            string(entry.status)
+            int(entry.createdMs)
+            string(entry.eventId)
+        }
+        count(state.invoices.count)
+        for invoice in state.invoices {
+            string(invoice.id)
+            string(invoice.eventId)
+            int(invoice.createdMs)
+            optionalInt(invoice.amountPaid)
+            optionalString(invoice.currency)
+            optionalString(invoice.billingReason)
+            optionalString(invoice.subscriptionId)
+            optionalInt(invoice.sinceMs)
+            optional(invoice.open) {
+                $0.string($1.userId)
+                $0.int($1.amountPaid)
+                $0.optionalString($1.currency)
+                $0.optionalString($1.subscriptionId)
+                $0.optionalString($1.billingReason)
+                $0.int($1.createdMs)
+            }
         }
     }
 

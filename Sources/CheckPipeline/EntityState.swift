@@ -9,12 +9,14 @@ public enum EntityState: Sendable, Hashable, Codable {
     /// The state of a `paymentIntent` or `invoice` key.
     indirect case carrierGroup(CarrierGroupState)
     indirect case planGate(PlanGateState)
+    indirect case stripeCustomer(StripeCustomerState)
 
     /// Processing time at which something pending must be re-evaluated (`tick`), if any.
     public func settleDeadlineMs(settleMs: Int64) -> Int64? {
         switch self {
         case .user(let state): state.settleDeadlineMs(settleMs: settleMs)
         case .stripeEvent(let state): state.settleDeadlineMs(settleMs: settleMs)
+        case .stripeCustomer(let state): state.settleDeadlineMs(settleMs: settleMs)
         case .carrierGroup, .planGate: nil
         }
     }
@@ -29,6 +31,7 @@ public enum EntityState: Sendable, Hashable, Codable {
     public var stripeEventState: StripeEventState? { if case .stripeEvent(let s) = self { s } else { nil } }
     public var carrierGroupState: CarrierGroupState? { if case .carrierGroup(let s) = self { s } else { nil } }
     public var planGateState: PlanGateState? { if case .planGate(let s) = self { s } else { nil } }
+    public var stripeCustomerState: StripeCustomerState? { if case .stripeCustomer(let s) = self { s } else { nil } }
 }
 
 /// Overflow-safe `a + b` for deadlines (`Int64.max` stands for "never" / "+infinity").

@@ -62,7 +62,10 @@ extension IssuePipeline {
             user.openStale = stale
         }
 
-        if accountChanged { evaluateAccount(&user, nowMs: nowMs, out: &out) }
+        if accountChanged {
+            evaluateAccount(&user, nowMs: nowMs, out: &out)
+            evaluateStripe(&user, nowMs: nowMs, out: &out)
+        }
         decideGrants(&user, nowMs: nowMs, out: &out)
     }
 

@@ -2,8 +2,8 @@ import Shared
 
 /// The checks of the contract as incremental logic over keyed entity states.
 ///
-/// - Important: Records and ticks may touch only the keys `stateKeys(for:)` names (ticks: the
-///   keys passed). Ledger rows are identified by `(userId, seq)`: a row whose seq is already taken
+/// - Important: Records and ticks may touch only the keys `stateKeys(for:)` and
+///   `dependentKeys(for:store:)` name (ticks: the keys passed). Ledger rows are identified by `(userId, seq)`: a row whose seq is already taken
 ///   for its user is ignored entirely, whether it is a redelivery (same id) or another row at
 ///   the same seq (first delivery wins; the disposition tells which it was not). The batch oracle
 ///   de-duplicates the same way. Rows with `seq < 1` are ignored.
@@ -15,7 +15,8 @@ public struct IssuePipeline: Sendable {
 
     public init(settings: CheckSettings = CheckSettings()) { self.settings = settings }
 
-    /// The keys a record reads or writes; complete: `apply` touches no other key.
+    /// The keys a record names; with `dependentKeys(for:store:)` (the keys its states name: the users
+    /// of a Stripe customer, …) complete: `apply` touches no other key.
     public static func stateKeys(for record: BillingRecord) -> [StateKey] {
         switch record {
         case .ledger(let row):
@@ -24,9 +25,14 @@ public struct IssuePipeline: Sendable {
             if let intent = paymentIntentKey(row) { keys.append(.paymentIntent(intent)) }
             if let invoice = invoiceKey(row) { keys.append(.invoice(invoice)) }
             return keys
-        case .account(let snapshot): return [.user(snapshot.userId)]
+        case .account(let snapshot):
+            if let customer = nonEmpty(snapshot.stripeCustomerId) {
+                return [.user(snapshot.userId), .stripeCustomer(customer)]
+            }
+            return [.user(snapshot.userId)]
         case .webhook(let record): return [.stripeEvent(record.eventId)]
         case .planGate(let gate): return [.planGate(gate.feature)]
+        case .stripe(let event): return stripeStateKeys(event)
         }
     }
 
@@ -51,6 +57,7 @@ public struct IssuePipeline: Sendable {
             applyAccount(snapshot, nowMs: nowMs, watermarkMs: watermarkMs, store: store, out: &out)
         case .webhook(let record): applyWebhook(record, nowMs: nowMs, store: store, out: &out)
         case .planGate(let gate): applyGate(gate, nowMs: nowMs, store: store, out: &out)
+        case .stripe(let event): applyStripe(event, nowMs: nowMs, store: store, out: &out)
         }
     }
 
@@ -81,6 +88,9 @@ public struct IssuePipeline: Sendable {
                 case (.planGate(let feature), .planGate(var gate)):
                     evaluate(&gate, feature: feature, nowMs: nowMs, out: &out)
                     state = .planGate(gate)
+                case (.stripeCustomer(let id), .stripeCustomer(var customer)):
+                    evaluate(&customer, customerId: id, nowMs: nowMs, out: &out)
+                    state = .stripeCustomer(customer)
                 default:
                     return false
                 }
@@ -141,7 +151,7 @@ public struct IssuePipeline: Sendable {
             addCarrier(row, key: .paymentIntent(intent), nowMs: nowMs, store: store, out: &out)
         }
         if let invoice = Self.invoiceKey(row) {
-            addCarrier(row, key: .invoice(invoice), nowMs: nowMs, store: store, out: &out)
+            applyInvoiceGrant(row, invoice: invoice, nowMs: nowMs, store: store, out: &out)
         }
         return .applied
     }
@@ -162,11 +172,17 @@ public struct IssuePipeline: Sendable {
         _ snapshot: AccountSnapshot, nowMs: Int64, watermarkMs: Int64, store: some StateStore,
         out: inout [IssueTransition]
     ) -> RecordDisposition {
+        let customer = nonEmpty(snapshot.stripeCustomerId)
+        // The named customer's subscriptions, read before the user is lent out.
+        let subscriptions = customer.map { store.get(.stripeCustomer($0))?.stripeCustomerState?.subscriptionViews ?? [] }
         var applied = false
+        var previousCustomer: String? = nil
         withUser(snapshot.userId, store) { user in
             if let version = snapshot.version, let applied = user.maxVersion, version <= applied { return false }
             applied = true
+            previousCustomer = nonEmpty(user.account?.stripeCustomerId)
             user.account = snapshot
+            user.stripeView = customer.map { StripeView(customerId: $0, subscriptions: subscriptions ?? []) }
             if let version = snapshot.version { user.maxVersion = max(user.maxVersion ?? version, version) }
             user.addTierPoint(atMs: snapshot.updatedAtMs, tier: snapshot.tier)
             user.paidSinceMs =
@@ -174,7 +190,10 @@ public struct IssuePipeline: Sendable {
             evaluate(&user, nowMs: nowMs, watermarkMs: watermarkMs, out: &out)
             return true
         }
-        return applied ? .applied : .outdated
+        guard applied else { return .outdated }
+        remapStripeCustomer(
+            userId: snapshot.userId, from: previousCustomer, to: customer, nowMs: nowMs, store: store, out: &out)
+        return .applied
     }
 
     private func applyWebhook(
@@ -243,8 +262,10 @@ public struct IssuePipeline: Sendable {
         row.type == .purchase && row.amount > 0 ? nonEmpty(row.stripePaymentIntentId) : nil
     }
 
+    /// Every `SUBSCRIPTION_GRANT` row with an invoice: the positive ones are duplicate candidates, and
+    /// any of them is the grant a paid invoice waits for.
     static func invoiceKey(_ row: LedgerRow) -> String? {
-        row.type == .subscriptionGrant && row.amount > 0 ? nonEmpty(row.stripeInvoiceId) : nil
+        row.type == .subscriptionGrant ? nonEmpty(row.stripeInvoiceId) : nil
     }
 }
 

@@ -97,3 +97,24 @@ public enum IssueText {
     /// Most ledger row ids listed in a group issue's evidence (the smallest ids, sorted).
     public static let maxListedRowIds = 16
 }
+
+extension IssueText {
+    static func describe(_ subscriptions: [SubscriptionView]) -> String {
+        subscriptions.isEmpty ? "no subscriptions" : subscriptions.map { "\($0.id) \($0.status)" }.joined(separator: ", ")
+    }
+
+    public static func stripePaidLocalFree(customerId: String, subscriptions: [SubscriptionView]) -> String {
+        "Paying in Stripe (\(customerId): \(describe(subscriptions))) but the local tier is FREE"
+    }
+
+    public static func localPaidStripeInactive(tier: Tier, customerId: String, subscriptions: [SubscriptionView])
+        -> String
+    {
+        "Tier \(tier.rawValue) but inactive in Stripe (\(customerId): \(describe(subscriptions)))"
+    }
+
+    public static func invoiceWithoutGrant(invoiceId: String, amountPaid: Int64, currency: String?) -> String {
+        let paid = currency.map { "\(amountPaid) \($0)" } ?? "\(amountPaid)"
+        return "Invoice \(invoiceId) paid (\(paid)) without a subscription grant"
+    }
+}

@@ -68,4 +68,6 @@ public enum RecordDisposition: String, Sendable, Hashable, Codable {
     case outdated
     /// A webhook record already seen.
     case duplicateWebhook
+    /// A Stripe event whose id was applied before.
+    case duplicateStripeEvent
 }

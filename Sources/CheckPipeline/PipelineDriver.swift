@@ -5,7 +5,7 @@ import Shared
 /// It keeps the state store, the event-time watermark, a processing-time clock and the issue
 /// table (versions, `firstSeenAt`, status) the worker would keep, and turns the pipeline's
 /// transitions into the contract's `IssueEvent`s. It also checks that every record touched only
-/// the keys `IssuePipeline.stateKeys(for:)` names.
+/// the keys `IssuePipeline.stateKeys(for:)` names, plus its `dependentKeys(for:store:)`.
 public final class PipelineDriver {
     public let pipeline: IssuePipeline
     public let store: InMemoryStateStore
@@ -38,11 +38,12 @@ public final class PipelineDriver {
         let now = max(clockMs, atMs ?? clockMs)
         clockMs = now
         if let eventTime = record.eventTimeMs { watermarkMs = max(watermarkMs, eventTime) }
+        var allowed = Set(IssuePipeline.stateKeys(for: record))
+        allowed.formUnion(IssuePipeline.dependentKeys(for: record, store: store))
         let guardStore = KeyRecordingStore(store)
         var out: [IssueTransition] = []
         let disposition = pipeline.apply(record, nowMs: now, watermarkMs: watermarkMs, store: guardStore, into: &out)
         dispositions[disposition, default: 0] += 1
-        let allowed = Set(IssuePipeline.stateKeys(for: record))
         for key in guardStore.touched where !allowed.contains(key) {
             keyViolations.append("\(record) touched \(key)")
         }

@@ -53,9 +53,16 @@ public struct StripeEventState: Sendable, Hashable, Codable {
 }
 
 /// State of a `paymentIntent` or `invoice` key: the positive rows that carried it.
+///
+/// An invoice key also knows whether any `SUBSCRIPTION_GRANT` row (of any amount) carried the invoice,
+/// and which Stripe customer its first `invoice.paid` came from (whose state waits for the grant).
 public struct CarrierGroupState: Sendable, Hashable, Codable {
     public internal(set) var rows = RowGroup()
     var openDuplicate: GroupEvidence?
+    /// A `SUBSCRIPTION_GRANT` row carried the invoice.
+    public internal(set) var granted = false
+    /// The customer of the invoice's first `invoice.paid`.
+    public internal(set) var invoiceCustomer: String?
 
     public init() {}
 }

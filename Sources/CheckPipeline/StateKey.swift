@@ -16,11 +16,14 @@ public enum StateKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     case invoice(String)
     /// The latest plan gate of one feature.
     case planGate(String)
+    /// One Stripe customer: its subscriptions, paid invoices awaiting a grant, and the users naming it.
+    case stripeCustomer(String)
 
     /// The kind names used in `stringValue`.
     public enum Kind: String, Sendable, CaseIterable, Codable {
         case user, stripeEvent = "stripe_event", paymentIntent = "payment_intent", invoice
         case planGate = "plan_gate"
+        case stripeCustomer = "stripe_customer"
     }
 
     public var kind: Kind {
@@ -30,12 +33,15 @@ public enum StateKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         case .paymentIntent: .paymentIntent
         case .invoice: .invoice
         case .planGate: .planGate
+        case .stripeCustomer: .stripeCustomer
         }
     }
 
     public var id: String {
         switch self {
-        case .user(let id), .stripeEvent(let id), .paymentIntent(let id), .invoice(let id), .planGate(let id): id
+        case .user(let id), .stripeEvent(let id), .paymentIntent(let id), .invoice(let id), .planGate(let id),
+            .stripeCustomer(let id):
+            id
         }
     }
 
@@ -46,6 +52,7 @@ public enum StateKey: Hashable, Sendable, Comparable, CustomStringConvertible {
         case .paymentIntent: self = .paymentIntent(id)
         case .invoice: self = .invoice(id)
         case .planGate: self = .planGate(id)
+        case .stripeCustomer: self = .stripeCustomer(id)
         }
     }
 

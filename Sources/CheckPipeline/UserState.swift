@@ -43,6 +43,16 @@ public struct UserState: Sendable, Hashable, Codable {
         var openTierMismatch: AccountEvidence?
         var openUnlimited: AccountEvidence?
         var openStale: StaleEvidence?
+
+        // Stripe (appended: rows written before them end here).
+        /// The subscriptions of the customer the account names, as last pushed or read.
+        var stripeView: StripeView?
+        /// Processing time since which Stripe says paid while the tier is FREE.
+        var paidFreeSinceMs: Int64?
+        /// Processing time since which Stripe says inactive while the tier is paid.
+        var inactivePaidSinceMs: Int64?
+        var openStripePaidFree: StripeUserEvidence?
+        var openStripeInactive: StripeUserEvidence?
     }
 
     /// Copy-on-write storage: the state is mutated in place on the hot path (one user per
@@ -131,6 +141,7 @@ public struct UserState: Sendable, Hashable, Codable {
         get { box.fields.openStale }
         _modify { yield &fields.openStale }
     }
+    var stripeView: StripeView? { box.fields.stripeView }
 
     /// The highest seq seen, `nil` before the first row (a repair's audit row takes `highestSeq + 1`).
     public var highestSeq: Int64? { runs.last?.hi }
@@ -147,6 +158,8 @@ public struct UserState: Sendable, Hashable, Codable {
         if openTierMismatch != nil { ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId)) }
         if openUnlimited != nil { ids.append(CheckKind.nonAdminUnlimitedCredits.issueId(userId)) }
         if openStale != nil { ids.append(CheckKind.stalePaidSubscription.issueId(userId)) }
+        if box.fields.openStripePaidFree != nil { ids.append(CheckKind.stripePaidLocalFree.issueId(userId)) }
+        if box.fields.openStripeInactive != nil { ids.append(CheckKind.localPaidStripeInactive.issueId(userId)) }
         return ids
     }
 
@@ -160,6 +173,9 @@ public struct UserState: Sendable, Hashable, Codable {
             for run in runs.dropFirst() { consider(addClamped(run.gapBelowSinceMs, settleMs)) }
         }
         if !tierPoints.isEmpty { for grant in pendingGrants { consider(grant.deadlineMs) } }
+        let fields = box.fields
+        if fields.openStripePaidFree == nil, let since = fields.paidFreeSinceMs { consider(addClamped(since, settleMs)) }
+        if fields.openStripeInactive == nil, let since = fields.inactivePaidSinceMs { consider(addClamped(since, settleMs)) }
         return deadline
     }
 

@@ -1,5 +1,5 @@
-// Decodes synthetic ledger rows (plain JSON and Debezium envelopes) and prints rows/s on one core.
-// Usage: swift run -c release DecodingBenchmark [rows] [plain|debezium|wrapped]
+// Decodes synthetic ledger rows (plain JSON and Debezium envelopes) and Stripe events, and prints rows/s on one core.
+// Usage: swift run -c release DecodingBenchmark [rows] [plain|debezium|wrapped|stripe]
 import Consumers
 import Shared
 
@@ -54,10 +54,26 @@ let schema =
 
 func wrappedRow(_ i: Int) -> String { #"{"schema":\#(schema),"payload":\#(debeziumRow(i))}"# }
 
-func run(_ name: String, _ make: (Int) -> String) {
+/// A `customer.subscription.updated` as Stripe sends it: most of it is skipped.
+func stripeEvent(_ i: Int) -> String {
+    #"{"id":"evt_1Q\#(i)","object":"event","api_version":"2024-06-20","created":\#(1_763_632_800 + i % 86_400),"#
+        + #""data":{"object":{"id":"sub_\#(i % 7000)","object":"subscription","application":null,"#
+        + #""billing_cycle_anchor":1763632800,"cancel_at":null,"cancel_at_period_end":false,"canceled_at":null,"#
+        + #""collection_method":"charge_automatically","created":1763632800,"currency":"usd","#
+        + #""current_period_end":1766224800,"current_period_start":1763632800,"customer":"cus_\#(i % 5000)","#
+        + #""items":{"object":"list","data":[{"id":"si_\#(i)","object":"subscription_item","#
+        + #""price":{"id":"price_pro_monthly","object":"price","active":true,"currency":"usd","#
+        + #""recurring":{"interval":"month","interval_count":1},"unit_amount":2900},"quantity":1}],"#
+        + #""has_more":false},"latest_invoice":"in_\#(i)","livemode":false,"metadata":{"plan":"pro"},"#
+        + #""status":"active","trial_end":null}, "previous_attributes":{"status":"trialing"}},"#
+        + #""livemode":false,"pending_webhooks":1,"request":{"id":null,"idempotency_key":null},"#
+        + #""type":"customer.subscription.updated"}"#
+}
+
+func run(_ name: String, topic: String = topics.ledger, _ make: (Int) -> String) {
     // A pool of distinct rows, cycled, so memory stays small and the loop measures decoding only.
     let pool = (0..<min(rowCount, 100_000)).map { i in
-        InboundRecord(topic: topics.ledger, partition: 0, offset: Int64(i), key: nil, value: Array(make(i).utf8))
+        InboundRecord(topic: topic, partition: 0, offset: Int64(i), key: nil, value: Array(make(i).utf8))
     }
     let bytes = pool.reduce(0) { $0 + ($1.value?.count ?? 0) }
     // Warm up and check that every row decodes.
@@ -72,7 +88,7 @@ func run(_ name: String, _ make: (Int) -> String) {
     let cpuStart = threadCPUSeconds()
     let elapsed = clock.measure {
         for i in 0..<rowCount {
-            if case .record(.ledger(let row)) = decoder.decode(pool[i % pool.count]) { checksum &+= row.seq }
+            if case .record(let record) = decoder.decode(pool[i % pool.count]) { checksum &+= record.eventTimeMs ?? 0 }
         }
     }
     let cpu = threadCPUSeconds() - cpuStart
@@ -96,3 +112,4 @@ let only = CommandLine.arguments.dropFirst(2).first
 if only == nil || only == "plain" { run("plain JSON       ", plainRow) }
 if only == nil || only == "debezium" { run("Debezium event   ", debeziumRow) }
 if only == nil || only == "wrapped" { run("Debezium + schema", wrappedRow) }
+if only == nil || only == "stripe" { run("Stripe event     ", topic: topics.stripe, stripeEvent) }

@@ -158,6 +158,20 @@ public enum IssueRepository {
         return result
     }
 
+    /// The ids of the open issues of one check whose `userId` is `userId`, sorted.
+    public static func openIssueIds(userId: String, check: CheckKind, on connection: PostgresConnection, logger: Logger)
+        async throws -> [String]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT issue_id FROM assurance.issues
+            WHERE status = 'open' AND user_id = \(userId) AND check_name = \(check.rawValue) ORDER BY issue_id
+            """, logger: logger)
+        var ids: [String] = []
+        for try await id in rows.decode(String.self) { ids.append(id) }
+        return ids
+    }
+
     static func upsert(_ events: [EncodedIssueEvent], on connection: PostgresConnection, logger: Logger) async throws {
         guard !events.isEmpty else { return }
         let ids = events.map(\.event.issueId)

@@ -133,12 +133,13 @@ public struct PlanGate: Sendable, Hashable, Codable {
     }
 }
 
-/// One decoded input record of any of the four change topics.
+/// One decoded input record of any of the five input topics.
 public enum BillingRecord: Sendable, Hashable {
     case ledger(LedgerRow)
     case account(AccountSnapshot)
     case webhook(WebhookRecord)
     case planGate(PlanGate)
+    case stripe(StripeEvent)
 
     /// The record's own event time in milliseconds (used for the event-time watermark).
     public var eventTimeMs: Int64? {
@@ -147,6 +148,7 @@ public enum BillingRecord: Sendable, Hashable {
         case .account(let snapshot): snapshot.updatedAtMs
         case .webhook(let record): record.processedAtMs
         case .planGate(let gate): gate.updatedAtMs
+        case .stripe(let event): event.createdMs
         }
     }
 }

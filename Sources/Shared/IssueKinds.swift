@@ -48,6 +48,9 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
     case subscriptionGrantWithoutInvoice = "subscription_grant_without_invoice"
     case largeCreditMovement = "large_credit_movement"
     case nonAdminUnlimitedCredits = "non_admin_unlimited_credits"
+    case stripePaidLocalFree = "stripe_paid_local_free"
+    case localPaidStripeInactive = "local_paid_stripe_inactive"
+    case paidInvoiceWithoutGrant = "paid_invoice_without_grant"
 
     /// The prefix of the issue id, before the first `:`.
     public var idPrefix: String {
@@ -68,13 +71,17 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
         case .subscriptionGrantWithoutInvoice: "grant-without-invoice"
         case .largeCreditMovement: "large-credit-movement"
         case .nonAdminUnlimitedCredits: "unlimited-credits"
+        case .stripePaidLocalFree: "stripe-paid-local-free"
+        case .localPaidStripeInactive: "stripe-inactive-local-paid"
+        case .paidInvoiceWithoutGrant: "invoice-without-grant"
         }
     }
 
     public var category: IssueCategory {
         switch self {
         case .creditBalanceMismatch, .ledgerSequenceGap, .ledgerArithmeticBreak: .creditReconciliation
-        case .paidTierWithoutCustomer, .freeUserSubscriptionGrant, .stalePaidSubscription, .tierSubscriptionMismatch:
+        case .paidTierWithoutCustomer, .freeUserSubscriptionGrant, .stalePaidSubscription, .tierSubscriptionMismatch,
+            .stripePaidLocalFree, .localPaidStripeInactive, .paidInvoiceWithoutGrant:
             .entitlementDrift
         case .missingIdempotencyRecord, .duplicateCreditEvent, .duplicatePaymentIntent, .duplicateInvoiceGrant:
             .webhookReplaySafety
@@ -88,7 +95,7 @@ public enum CheckKind: String, Sendable, Codable, CaseIterable, Hashable {
     public var severity: Severity {
         switch self {
         case .paidTierWithoutCustomer, .duplicateCreditEvent, .duplicatePaymentIntent, .duplicateInvoiceGrant,
-            .planGateRegression:
+            .planGateRegression, .stripePaidLocalFree:
             .critical
         case .stalePaidSubscription, .largeCreditMovement: .warning
         default: .error

@@ -34,6 +34,24 @@ public enum BillingJSON {
             "{\"feature\":\(quote(g.feature)),\"allowedTiers\":[\(tiers)],\"updatedAt\":\"\(Timestamp.format(g.updatedAtMs))\"}".utf8)
     }
 
+    /// A Stripe Event object as Stripe sends it: the fields the checks read among others they ignore.
+    public static func stripe(_ e: StripeEvent) -> [UInt8] {
+        let object: String
+        if e.type == .invoicePaid {
+            object = "{\"id\":\(quote(e.objectId)),\"object\":\"invoice\",\"customer\":\(quote(e.customerId)),"
+                + "\"subscription\":\(quote(e.subscriptionId)),\"billing_reason\":\(quote(e.billingReason)),"
+                + "\"amount_paid\":\(e.amountPaid.map(String.init) ?? "null"),\"currency\":\(quote(e.currency)),"
+                + "\"status\":\"paid\",\"lines\":{\"object\":\"list\",\"data\":[]}}"
+        } else {
+            object = "{\"id\":\(quote(e.objectId)),\"object\":\"subscription\",\"customer\":\(quote(e.customerId)),"
+                + "\"status\":\(quote(e.status)),\"cancel_at_period_end\":false,\"metadata\":{}}"
+        }
+        let out = "{\"id\":\(quote(e.id)),\"object\":\"event\",\"api_version\":\"2024-06-20\","
+            + "\"created\":\(e.createdMs / 1000),\"data\":{\"object\":\(object)},\"livemode\":false,"
+            + "\"pending_webhooks\":1,\"request\":{\"id\":null},\"type\":\"\(e.type.rawValue)\"}"
+        return Array(out.utf8)
+    }
+
     /// A JSON string literal, or `null`.
     public static func quote(_ text: String?) -> String {
         guard let text else { return "null" }

@@ -38,6 +38,8 @@ public struct BillingTraffic: Sendable {
         case account(AccountSnapshot)
         case webhook(WebhookRecord)
         case gate(PlanGate)
+        /// A Stripe event as Stripe sends it (`billing.stripe.v1`).
+        case stripe(StripeEvent)
         /// A message that cannot be used, for the dead-letter path.
         case malformed(topic: InputTopic, key: String, value: [UInt8])
     }
@@ -55,6 +57,7 @@ public struct BillingTraffic: Sendable {
     public var ledger: [LedgerRow] = []
     public var webhooks: [WebhookRecord] = []
     public var gates: [PlanGate] = []
+    public var stripe: [StripeEvent] = []
     /// The issues the injected faults must open.
     public var expectedIssueIds: Set<String> = []
 
@@ -78,6 +81,8 @@ public struct BillingTraffic: Sendable {
                 OutboundMessage(topic: topics.webhooks, key: Array(record.eventId.utf8), value: BillingJSON.webhook(record))
             case .gate(let gate):
                 OutboundMessage(topic: topics.planGates, key: Array(gate.feature.utf8), value: BillingJSON.gate(gate))
+            case .stripe(let event):
+                OutboundMessage(topic: topics.stripe, key: Array(event.customerId.utf8), value: BillingJSON.stripe(event))
             case .malformed(let topic, let key, let value):
                 OutboundMessage(topic: topic.name(in: topics), key: Array(key.utf8), value: value)
             }
@@ -120,6 +125,7 @@ public struct BillingTraffic: Sendable {
             case .ledger(let row): traffic.ledger.append(row)
             case .webhook(let record): traffic.webhooks.append(record)
             case .gate(let gate): traffic.gates.append(gate)
+            case .stripe(let event): traffic.stripe.append(event)
             case .account, .malformed: break
             }
         }
@@ -135,6 +141,11 @@ public struct BillingTraffic: Sendable {
                 stripeSubscriptionId: tier.isPaid ? "sub_\(index)" : nil,
                 subscriptionStatus: tier.isPaid ? "active" : nil, updatedAtMs: startMs, version: 1)
             emit(.account(snapshot))
+            if let customer = snapshot.stripeCustomerId, tier.isPaid {
+                emit(.stripe(StripeEvent(
+                    id: "evt_sub_\(index)", type: .subscriptionCreated, createdMs: startMs / 1000 * 1000,
+                    customerId: customer, objectId: "sub_\(index)", status: "active")))
+            }
             var balance: Int64 = 0
             var seq: Int64 = 0
             var time = startMs + Int64.random(in: 0..<BillingTraffic.day, using: &rng)
@@ -168,6 +179,13 @@ public struct BillingTraffic: Sendable {
                     ledgerRow(
                         .subscriptionGrant, amount: tier == .team ? 5000 : 1000, at: nextRenewal,
                         event: "evt_\(index)_r\(renewal)", intent: nil, invoice: "in_\(index)_\(renewal)")
+                    // Stripe's invoice.paid for the renewal, right after the grant it paid for.
+                    if let customer = snapshot.stripeCustomerId {
+                        emit(.stripe(StripeEvent(
+                            id: "evt_inv_\(index)_\(renewal)", type: .invoicePaid, createdMs: nextRenewal / 1000 * 1000,
+                            customerId: customer, objectId: "in_\(index)_\(renewal)", subscriptionId: "sub_\(index)",
+                            billingReason: "subscription_cycle", amountPaid: tier == .team ? 9900 : 2900, currency: "usd")))
+                    }
                     time = max(time, nextRenewal)
                     nextRenewal += 30 * BillingTraffic.day
                 }
@@ -330,6 +348,7 @@ public struct BillingTraffic: Sendable {
             emit(.account(stale))
             traffic.users.append(stale)
             traffic.expectedIssueIds.insert(CheckKind.stalePaidSubscription.issueId(staleId))
+            injectStripeFaults()
             // The newest event time of the stream, so the stale check sees the whole period pass.
             emit(.webhook(WebhookRecord(eventId: "evt_clock", type: "ping", processedAtMs: end)))
         }

@@ -17,6 +17,8 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var explainedCount: Int
         public var bySeverity: [String: Int]
         public var periodDays: Int64
+        /// Stripe customers with events that no user's latest snapshot names.
+        public var unmappedStripeCustomers: Int64
     }
 
     /// One named release guardrail of the runbook.
@@ -68,10 +70,12 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var checkedUsers: Int64
         public var ledgerRows: Int64
         public var webhookEvents: Int64
-        public init(checkedUsers: Int64, ledgerRows: Int64, webhookEvents: Int64) {
+        public var unmappedStripeCustomers: Int64
+        public init(checkedUsers: Int64, ledgerRows: Int64, webhookEvents: Int64, unmappedStripeCustomers: Int64 = 0) {
             self.checkedUsers = checkedUsers
             self.ledgerRows = ledgerRows
             self.webhookEvents = webhookEvents
+            self.unmappedStripeCustomers = unmappedStripeCustomers
         }
     }
 
@@ -133,7 +137,8 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
             repairableCount: open.filter { $0.repair != nil }.count,
             explainedCount: open.filter { $0.explanation != nil }.count,
             bySeverity: bySeverity,
-            periodDays: periodDays)
+            periodDays: periodDays,
+            unmappedStripeCustomers: counts.unmappedStripeCustomers)
         return AssuranceReport(
             generatedAt: Timestamp.format(nowMs),
             summary: summary,
@@ -174,7 +179,10 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
                 fail: "Repair balances through the admin API; never edit them directly."),
             rule(
                 "entitlementsMatchStripe",
-                unexplained.filter { $0.check == .tierSubscriptionMismatch || $0.check == .paidTierWithoutCustomer },
+                unexplained.filter {
+                    [.tierSubscriptionMismatch, .paidTierWithoutCustomer, .stripePaidLocalFree, .localPaidStripeInactive,
+                     .paidInvoiceWithoutGrant].contains($0.check)
+                },
                 pass: "Local tiers agree with Stripe, the source of truth for paid subscriptions.",
                 fail: "Stripe Billing is the source of truth: repair or explain the local entitlements."),
         ]

@@ -8,7 +8,7 @@ import Shared
 ///
 /// The billing tables hold only each user's current account row; earlier tiers are rebuilt from
 /// `subscription_audit` (the tier before each repair downgrade). Plan gates are not a table: the
-/// oracle sees the gates the stream delivered. Run it once the stream is consumed and the settle
+/// oracle sees the gates the stream delivered, and the Stripe events the stream applied. Run it once the stream is consumed and the settle
 /// time has passed, or in-flight records show up as differences.
 public struct AuditRunner: Sendable {
     /// One disagreement between the oracle and the streaming state.
@@ -60,9 +60,11 @@ public struct AuditRunner: Sendable {
                 gates.append(PlanGate(feature: key.id, allowedTiers: Set(gate.allowedTiers), updatedAtMs: gate.updatedAtMs))
             }
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            // Stripe events are not a billing table: the oracle sees the ones the stream applied.
+            let stripe = try await StripeEventRepository.all(on: connection, logger: logger)
             let expected = BatchOracle.evaluate(
                 ledger: tables.ledger, accounts: tables.accounts, webhooks: tables.webhooks, gates: gates,
-                watermarkMs: watermark, settings: settings.checks)
+                stripe: stripe, watermarkMs: watermark, settings: settings.checks)
             let streaming = try await IssueRepository.open(on: connection, logger: logger)
             return Report(
                 oracleIssues: expected.count, streamingIssues: streaming.count, ledgerRows: tables.ledger.count,

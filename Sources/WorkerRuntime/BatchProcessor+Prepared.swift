@@ -48,8 +48,13 @@ extension BatchProcessor {
         lap.end(.collectKeys)
         let (states, storedWatermark) = try await client.withConnection { connection in
             var readLap = PhaseLap(times: phaseTimes)
-            let states = try await codec.loadUnlocked(
+            var states = try await codec.loadUnlocked(
                 keys, cache: cache, on: connection, logger: logger, lap: &readLap)
+            let dependent = IssuePipeline.dependentKeys(for: Self.records(of: decoded), store: states.store)
+            if !dependent.isEmpty {
+                states = states.adding(
+                    try await codec.loadUnlocked(dependent, cache: cache, on: connection, logger: logger, lap: &readLap))
+            }
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
             readLap.end(.lockStates)
             return (states, watermark)

@@ -138,7 +138,7 @@ public struct BatchProcessor: Sendable {
     func decode(_ records: [InboundRecord], nowMs: Int64) throws -> [(record: InboundRecord, outcome: DecodeOutcome)] {
         var decoded: [(record: InboundRecord, outcome: DecodeOutcome)] = []
         decoded.reserveCapacity(records.count)
-        for record in records { decoded.append((record, decoder.decode(record))) }
+        for record in records { decoded.append((record, decoder.decode(record, nowMs: nowMs))) }
         if deadLetterPolicy.stopsWorker {
             for (record, outcome) in decoded {
                 if case .invalid(let reason) = outcome {
@@ -193,10 +193,18 @@ public struct BatchProcessor: Sendable {
             }
             let keys = Self.stateKeys(of: fresh)
             lap2.end(.collectKeys)
-            let states =
+            var states =
                 locked
                 ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap2)
                 : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap2)
+            // Keys only the states name (the users of a Stripe customer, …), read the same way.
+            let dependent = IssuePipeline.dependentKeys(for: Self.records(of: fresh), store: states.store)
+            if !dependent.isEmpty {
+                states = states.adding(
+                    locked
+                        ? try await codec.lockAndLoadVersioned(dependent, on: connection, logger: logger, lap: &lap2)
+                        : try await codec.loadUnlocked(dependent, cache: cache, on: connection, logger: logger, lap: &lap2))
+            }
             let watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             lap2.end(.lockStates)
@@ -216,7 +224,12 @@ public struct BatchProcessor: Sendable {
         return result
     }
 
-    /// The state keys the usable records touch.
+    /// The usable records, in order.
+    static func records(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> [BillingRecord] {
+        decoded.compactMap { if case .record(let billing) = $0.outcome { billing } else { nil } }
+    }
+
+    /// The state keys the usable records name (`IssuePipeline.dependentKeys` adds the ones their states name).
     static func stateKeys(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> Set<StateKey> {
         var keys = Set<StateKey>(minimumCapacity: decoded.count)
         for entry in decoded {
@@ -234,6 +247,8 @@ public struct BatchProcessor: Sendable {
         var outbox: [OutboundMessage] = []
         /// The watermark after the batch's event times.
         var watermarkMs: Int64
+        /// The Stripe events applied (recorded for the user timeline and the audit).
+        var stripeEvents: [StripeEvent] = []
     }
 
     /// Runs the pipeline over `fresh` (records past the offset fence) on `store`.
@@ -259,6 +274,7 @@ public struct BatchProcessor: Sendable {
                 if disposition == .applied {
                     position.applied += 1
                     effects.summary.applied += 1
+                    if case .stripe(let event) = billing { effects.stripeEvents.append(event) }
                 } else {
                     effects.summary.ignored += 1
                 }
@@ -294,6 +310,7 @@ public struct BatchProcessor: Sendable {
         var outbox = effects.outbox
         outbox.append(contentsOf: encoded.map { IssueOutbox.message(for: $0, topics: settings.topics) })
         try await OutboxRepository.append(outbox, on: connection, logger: logger)
+        try await StripeEventRepository.insert(effects.stripeEvents, on: connection, logger: logger)
         lap.end(.outbox)
         try await OffsetRepository.store(
             group: settings.groupId, positions: Array(effects.positions.values), on: connection, logger: logger)

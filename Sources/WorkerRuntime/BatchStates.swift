@@ -11,6 +11,16 @@ struct BatchStates {
     let keys: [(string: String, key: StateKey)]
     /// The row version each key was read at; a key without a row is missing.
     let versions: [StateKey: Int64]
+
+    /// These states and `other`'s (read the same way, for keys not read yet) as one batch.
+    func adding(_ other: BatchStates) -> BatchStates {
+        var versions = self.versions
+        for (_, key) in other.keys where versions[key] == nil {
+            store.load(key, other.store.get(key))
+            if let version = other.versions[key] { versions[key] = version }
+        }
+        return BatchStates(store: store, keys: keys + other.keys, versions: versions)
+    }
 }
 
 extension EntityStateCodec {

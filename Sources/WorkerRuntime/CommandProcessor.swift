@@ -144,8 +144,7 @@ public struct CommandProcessor: Sendable {
         }
         if !output.records.isEmpty {
             // The repair's own rows, applied now so the pipeline agrees with the billing tables at once.
-            let keys = output.records.flatMap(IssuePipeline.stateKeys(for:))
-            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+            let store = try await codec.lockAndLoad(touchedBy: output.records, on: connection, logger: logger)
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var transitions: [IssueTransition] = []
             for billing in output.records {

@@ -59,6 +59,20 @@ struct EntityStateCodec: Sendable {
         return store
     }
 
+    /// Locks and loads every state `records` touch: the keys they name and the ones their states name
+    /// (`IssuePipeline.dependentKeys`), for applying them in a transaction of their own.
+    func lockAndLoad(touchedBy records: [BillingRecord], on connection: PostgresConnection, logger: Logger)
+        async throws -> InMemoryStateStore
+    {
+        let store = try await lockAndLoad(records.flatMap(IssuePipeline.stateKeys(for:)), on: connection, logger: logger)
+        let dependent = IssuePipeline.dependentKeys(for: records, store: store)
+        if !dependent.isEmpty {
+            let more = try await lockAndLoad(dependent, on: connection, logger: logger)
+            for key in dependent { store.load(key, more.get(key)) }
+        }
+        return store
+    }
+
     /// Writes back what the pipeline changed.
     func saveChanges(of store: InMemoryStateStore, on connection: PostgresConnection, logger: Logger) async throws {
         var lap = PhaseLap(times: nil)

@@ -27,6 +27,7 @@ public struct ReportQuery: Sendable {
             let applied = try await OffsetRepository.appliedByTopic(
                 group: settings.groupId, on: connection, logger: logger)
             let users = try await countUsers(on: connection)
+            let unmapped = try await countUnmappedStripeCustomers(on: connection)
             if period != settings.checks.periodDays {
                 open.removeAll { $0.check == .stalePaidSubscription }
                 open.append(contentsOf: try await staleIssues(periodDays: period, nowMs: nowMs, on: connection))
@@ -35,7 +36,7 @@ public struct ReportQuery: Sendable {
                 openIssues: open,
                 counts: .init(
                     checkedUsers: users, ledgerRows: applied[settings.topics.ledger] ?? 0,
-                    webhookEvents: applied[settings.topics.webhooks] ?? 0),
+                    webhookEvents: applied[settings.topics.webhooks] ?? 0, unmappedStripeCustomers: unmapped),
                 periodDays: period, nowMs: nowMs)
         }
     }
@@ -43,6 +44,19 @@ public struct ReportQuery: Sendable {
     func countUsers(on connection: PostgresConnection) async throws -> Int64 {
         let rows = try await connection.query(
             "SELECT count(*) FROM assurance.entity_state WHERE kind = 'user' AND length(state) > 0", logger: logger)
+        for try await count in rows.decode(Int64.self) { return count }
+        return 0
+    }
+
+    /// Stripe customers with events that no user names: their stored state's user count is the byte 0
+    /// (`EntityState.stripeCustomerUsersByteOffset`; a customer with neither users nor events has no row).
+    func countUnmappedStripeCustomers(on connection: PostgresConnection) async throws -> Int64 {
+        let offset = Int32(EntityState.stripeCustomerUsersByteOffset)
+        let rows = try await connection.query(
+            """
+            SELECT count(*) FROM assurance.entity_state
+            WHERE kind = 'stripe_customer' AND length(state) > \(offset) AND get_byte(state, \(offset)) = 0
+            """, logger: logger)
         for try await count in rows.decode(Int64.self) { return count }
         return 0
     }
@@ -79,10 +93,27 @@ public struct ReportQuery: Sendable {
             ids.append(CheckKind.duplicateCreditEvent.issueId(eventId))
         }
         if let paymentIntentId { ids.append(CheckKind.duplicatePaymentIntent.issueId(paymentIntentId)) }
-        if let invoiceId { ids.append(CheckKind.duplicateInvoiceGrant.issueId(invoiceId)) }
-        if let userId { ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId)) }
-        let blockers = try await client.withConnection { connection in
+        if let invoiceId {
+            ids.append(CheckKind.duplicateInvoiceGrant.issueId(invoiceId))
+            ids.append(CheckKind.paidInvoiceWithoutGrant.issueId(invoiceId))
+        }
+        if let userId {
+            ids.append(CheckKind.tierSubscriptionMismatch.issueId(userId))
+            ids.append(CheckKind.stripePaidLocalFree.issueId(userId))
+            ids.append(CheckKind.localPaidStripeInactive.issueId(userId))
+        }
+        let requested = ids
+        let (blockers, checked) = try await client.withConnection { connection in
             var found: [ReplayReadiness.Blocker] = []
+            var ids = requested
+            if let userId {
+                // The user's open invoice-without-grant issues (named by invoice, not by user).
+                for id in try await IssueRepository.openIssueIds(
+                    userId: userId, check: .paidInvoiceWithoutGrant, on: connection, logger: logger)
+                where !ids.contains(id) {
+                    ids.append(id)
+                }
+            }
             for id in ids {
                 guard let event = try await IssueRepository.find(issueId: id, on: connection, logger: logger),
                     event.status == .open
@@ -91,9 +122,9 @@ public struct ReportQuery: Sendable {
                     .init(issueId: event.issueId, check: event.check, severity: event.severity, title: event.title,
                           explanation: event.explanation))
             }
-            return found
+            return (found, ids)
         }
-        return ReplayReadiness(ready: blockers.isEmpty, blockers: blockers, checkedIssueIds: ids)
+        return ReplayReadiness(ready: blockers.isEmpty, blockers: blockers, checkedIssueIds: checked)
     }
 
     /// The stored result of a command, once a worker processed it.

@@ -178,6 +178,8 @@ enum ReferenceReader {
                 PlanGate(
                     feature: feature, allowedTiers: Set(tiers.compactMap { ($0 as? String).flatMap(Tier.init) }),
                     updatedAtMs: updated))
+        case .stripe:
+            return nil  // Stripe events have tests of their own (DecodingStripeEventTests).
         }
     }
 }
@@ -232,6 +234,8 @@ struct DecodingDifferentialTests {
             }
             m.append((n("allowedTiers", "allowed_tiers"), "[" + tiers.joined(separator: w.space() + "," + w.space()) + "]"))
             m.append((n("updatedAt", "updated_at"), w.timestamp()))
+        case .stripe:
+            break
         }
         return m
     }
@@ -242,10 +246,11 @@ struct DecodingDifferentialTests {
         case .account: F.topics.accounts
         case .webhook: F.topics.webhooks
         case .planGate: F.topics.planGates
+        case .stripe: F.topics.stripe
         }
     }
 
-    @Test("plain rows: 2 000 random valid rows per kind decode as JSONSerialization reads them", arguments: RecordKind.allCases)
+    @Test("plain rows: 2 000 random valid rows per kind decode as JSONSerialization reads them", arguments: RecordKind.allCases.filter { $0 != .stripe })
     func plainRows_agreeWithJSONSerialization(kind: RecordKind) throws {
         var w = RandomJSONWriter(rng: SplitMix64(state: 0xD1FF_0000 + UInt64(RecordKind.allCases.firstIndex(of: kind)!)))
         for i in 0..<2000 {
@@ -259,7 +264,7 @@ struct DecodingDifferentialTests {
         }
     }
 
-    @Test("Debezium rows: 2 000 random events per kind decode as JSONSerialization reads their after row", arguments: RecordKind.allCases)
+    @Test("Debezium rows: 2 000 random events per kind decode as JSONSerialization reads their after row", arguments: RecordKind.allCases.filter { $0 != .stripe })
     func debeziumRows_agreeWithJSONSerialization(kind: RecordKind) throws {
         var w = RandomJSONWriter(rng: SplitMix64(state: 0xDEB0_0000 + UInt64(RecordKind.allCases.firstIndex(of: kind)!)))
         for i in 0..<2000 {

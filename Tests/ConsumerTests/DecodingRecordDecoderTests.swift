@@ -135,6 +135,8 @@ struct DecodingRecordDecoderTests {
         for topic in F.topics.inputs {
             let record = InboundRecord(topic: topic, partition: 1, offset: 9, key: Array("k".utf8), value: nil)
             #expect(F.decoder.decode(record) == .skipped(.tombstone))
+            // Debezium envelopes do not apply to Stripe's events.
+            guard topic != F.topics.stripe else { continue }
             #expect(F.decode(topic, #"{"schema": null, "payload": null}"#) == .skipped(.tombstone))
         }
     }

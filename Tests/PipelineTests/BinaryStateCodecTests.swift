@@ -83,10 +83,13 @@ import Testing
         }
         #expect(!samples.isEmpty)
         for bytes in samples {
-            // Every strict prefix is truncated somewhere.
-            for length in 0..<bytes.count {
-                #expect(throws: EntityStateBinaryError.self) { try EntityState(binary: Array(bytes[..<length])) }
+            // Every strict prefix is truncated somewhere, except the one that ends where the layout
+            // before the appended fields ended: rows written by an older version still read.
+            var decodedPrefixes = 0
+            for length in 0..<bytes.count where (try? EntityState(binary: Array(bytes[..<length]))) != nil {
+                decodedPrefixes += 1
             }
+            #expect(decodedPrefixes <= 1)
             #expect(throws: EntityStateBinaryError.self) { try EntityState(binary: bytes + [0]) }
             var newer = bytes
             newer[0] = EntityState.binaryVersion &+ 1

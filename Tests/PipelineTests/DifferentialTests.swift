@@ -32,16 +32,19 @@ import Testing
         var accounts: [AccountSnapshot] = []
         var webhooks: [WebhookRecord] = []
         var gates: [PlanGate] = []
+        var stripe: [StripeEvent] = []
         for delivery in deliveries {
             switch delivery.record {
             case .ledger(let row): ledger.append(row)
             case .account(let snapshot): accounts.append(snapshot)
             case .webhook(let record): webhooks.append(record)
             case .planGate(let gate): gates.append(gate)
+            case .stripe(let event): stripe.append(event)
             }
         }
         let oracle = BatchOracle.evaluate(
-            ledger: ledger, accounts: accounts, webhooks: webhooks, gates: gates, watermarkMs: driver.watermarkMs,
+            ledger: ledger, accounts: accounts, webhooks: webhooks, gates: gates, stripe: stripe,
+            watermarkMs: driver.watermarkMs,
             settings: settings)
         return Outcome(
             incremental: driver.openIssues, oracle: oracle, keyViolations: driver.keyViolations,

@@ -34,6 +34,29 @@ enum Fixture {
         .planGate(PlanGate(feature: feature, allowedTiers: tiers, updatedAtMs: at))
     }
 
+    /// A subscription event; `created` in seconds after `t0`.
+    static func subscription(
+        _ eventId: String, customer: String = "cus_1", sub: String = "sub_1", status: String,
+        _ type: StripeEvent.Kind = .subscriptionUpdated, created: Int64 = 0
+    ) -> BillingRecord {
+        .stripe(
+            StripeEvent(
+                id: eventId, type: type, createdMs: t0 + created * 1000, customerId: customer, objectId: sub,
+                status: status))
+    }
+
+    /// An `invoice.paid` event; `created` in seconds after `t0`.
+    static func invoicePaid(
+        _ eventId: String, customer: String = "cus_1", invoice: String, amount: Int64 = 2900, currency: String = "usd",
+        reason: String = "subscription_cycle", created: Int64 = 0
+    ) -> BillingRecord {
+        .stripe(
+            StripeEvent(
+                id: eventId, type: .invoicePaid, createdMs: t0 + created * 1000, customerId: customer,
+                objectId: invoice, subscriptionId: "sub_1", billingReason: reason, amountPaid: amount,
+                currency: currency))
+    }
+
     static func driver(settleMs: Int64 = 30_000, periodDays: Int64 = 45) -> PipelineDriver {
         PipelineDriver(settings: CheckSettings(settleMs: settleMs, periodDays: periodDays), startMs: t0)
     }

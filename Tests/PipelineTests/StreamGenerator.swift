@@ -60,7 +60,24 @@ enum StreamGenerator {
         var balance: Int64 = 0
         var version: Int64 = 0
         var tier = Tier.allCases.randomElement(using: &rng)!
-        let customer: String? = rng.chance(0.85) ? "cus_\(index)" : nil
+        // A few users share a customer; a user without one still has Stripe events (an unmapped customer).
+        let customer: String? = rng.chance(0.85) ? (rng.chance(0.1) ? "cus_shared_\(rng.int(0...1))" : "cus_\(index)") : nil
+        let stripeCustomer = customer ?? "cus_\(index)"
+        var stripeEvents = 0
+        func stripe(_ type: StripeEvent.Kind, object: String, at t: Int64, status: String? = nil, invoice: Bool = false) {
+            stripeEvents += 1
+            let event = StripeEvent(
+                id: "evt_s_\(userId)_\(stripeEvents)", type: type,
+                // Whole seconds, jittered both ways: out of order, with ties broken by the event id.
+                createdMs: (t / 1000 + rng.int(-4...4)) * 1000, customerId: stripeCustomer, objectId: object,
+                status: status, subscriptionId: invoice ? "sub_\(userId)_0" : nil,
+                billingReason: invoice ? (rng.chance(0.1) ? "manual" : "subscription_cycle") : nil,
+                amountPaid: invoice ? (rng.chance(0.15) ? 0 : rng.int(500...5_000)) : nil,
+                currency: invoice ? "usd" : nil)
+            let at = t + rng.int(-5_000...20_000)
+            out.append(Delivery(atMs: at, record: .stripe(event)))
+            if rng.chance(0.05) { out.append(Delivery(atMs: at + rng.int(0...20_000), record: .stripe(event))) }
+        }
         let role: Role = rng.chance(0.9) ? .user : .admin
         let steps = rng.int(0...24)
         for _ in 0..<steps {
@@ -108,6 +125,9 @@ enum StreamGenerator {
                     id: "ctx_\(userId)_\(seq)", userId: userId, seq: seq, type: type, amount: amount,
                     balanceAfter: balanceAfter, stripeEventId: event, stripePaymentIntentId: intent,
                     stripeInvoiceId: invoice, createdAtMs: t)
+                if type == .subscriptionGrant, let invoice, !invoice.isEmpty, rng.chance(0.6) {
+                    stripe(.invoicePaid, object: invoice, at: t, invoice: true)
+                }
                 if rng.chance(0.03) { continue }  // lost row: a gap (its webhook is lost too)
                 let at = t + rng.int(0...6_000)
                 out.append(Delivery(atMs: at, record: .ledger(row)))
@@ -119,6 +139,21 @@ enum StreamGenerator {
                     let whAt = t + rng.int(0...10_000)
                     out.append(Delivery(atMs: whAt, record: .webhook(webhook)))
                     if rng.chance(0.05) { out.append(Delivery(atMs: whAt + rng.int(0...5_000), record: .webhook(webhook))) }
+                }
+            } else if rng.chance(0.3) {
+                let types: [StripeEvent.Kind] = [
+                    .subscriptionCreated, .subscriptionUpdated, .subscriptionDeleted, .subscriptionPaused,
+                    .subscriptionResumed,
+                ]
+                if rng.chance(0.1) {
+                    stripe(.invoicePaid, object: "in_nogrant_\(userId)_\(stripeEvents)", at: t, invoice: true)
+                } else {
+                    let statuses = [
+                        "active", "trialing", "past_due", "canceled", "unpaid", "incomplete_expired", "paused", "incomplete",
+                    ]
+                    stripe(
+                        types.randomElement(using: &rng)!, object: "sub_\(userId)_\(rng.int(0...1))", at: t,
+                        status: statuses.randomElement(using: &rng)!)
                 }
             } else {
                 if rng.chance(0.3) { tier = Tier.allCases.randomElement(using: &rng)! }

@@ -24,12 +24,13 @@ import WorkerRuntime
             case .ledger(let row): watermark = max(watermark, row.createdAtMs)
             case .webhook(let record): watermark = max(watermark, record.processedAtMs ?? watermark)
             case .gate(let gate): watermark = max(watermark, gate.updatedAtMs)
+            case .stripe(let event): watermark = max(watermark, event.createdMs)
             case .malformed: break
             }
         }
         let issues = BatchOracle.evaluate(
             ledger: traffic.ledger, accounts: accounts, webhooks: traffic.webhooks, gates: traffic.gates,
-            watermarkMs: watermark, settings: settings)
+            stripe: traffic.stripe, watermarkMs: watermark, settings: settings)
         return Dictionary(uniqueKeysWithValues: issues.map { ($0.issueId, $0.evidence) })
     }
 

@@ -15,5 +15,12 @@ import Testing
         #expect(text.contains("4 repairs applied"))
         #expect(text.contains("audit clean"))
         #expect(text.contains("status CRITICAL"))
+        // One fault of each Stripe kind, shown in the report.
+        for id in [
+            "stripe-paid-local-free:user_stripe_free", "stripe-inactive-local-paid:user_stripe_canceled",
+            "invoice-without-grant:in_stripe_nogrant",
+        ] {
+            #expect(text.contains("    critical \(id)") || text.contains("    error \(id)"), "\(id) not in the demo's report")
+        }
     }
 }

@@ -155,6 +155,27 @@ struct Fixes {
                 guard var account = snapshot(userId) else { continue }
                 account.credits = 1000
                 publish(account)
+            case .stripePaidLocalFree:
+                guard var account = snapshot(parts[1]) else { continue }
+                account.tier = .pro
+                account.subscriptionStatus = "active"
+                publish(account)
+            case .localPaidStripeInactive:
+                guard let customer = snapshot(parts[1])?.stripeCustomerId else { continue }
+                let resumed = StripeEvent(
+                    id: "evt_fix_resume_\(customer)", type: .subscriptionResumed, createdMs: end / 1000 * 1000,
+                    customerId: customer, objectId: "sub_\(customer)", status: "active")
+                messages.append(OutboundMessage(topic: topics.stripe, key: Array(customer.utf8), value: BillingJSON.stripe(resumed)))
+            case .paidInvoiceWithoutGrant:
+                guard let event = traffic.stripe.first(where: { $0.objectId == parts[1] }),
+                    var account = traffic.users.first(where: { $0.stripeCustomerId == event.customerId })
+                else { continue }
+                let grant = LedgerRow(
+                    id: "fix_grant_\(parts[1])", userId: account.userId, seq: 1, type: .subscriptionGrant, amount: 1000,
+                    balanceAfter: 1000, stripeInvoiceId: parts[1], createdAtMs: end - 5000)
+                messages.append(OutboundMessage(topic: topics.ledger, key: Array(account.userId.utf8), value: BillingJSON.ledger(grant)))
+                account.credits = 1000
+                publish(account)
             default:
                 continue
             }

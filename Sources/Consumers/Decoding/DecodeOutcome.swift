@@ -16,9 +16,11 @@ public enum SkipReason: String, Sendable, Hashable, CaseIterable {
     case tombstone
     /// A Debezium change event with `op: "d"`.
     case delete
+    /// A Stripe event of a type the checks do not read.
+    case otherStripeType = "stripe_event_type"
 }
 
 /// The kind of input record a topic carries.
 public enum RecordKind: String, Sendable, Hashable, CaseIterable {
-    case ledger, account, webhook, planGate
+    case ledger, account, webhook, planGate, stripe
 }

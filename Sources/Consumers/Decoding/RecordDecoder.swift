@@ -1,6 +1,6 @@
 import Shared
 
-/// Decodes the values of the four input topics into ``BillingRecord``s.
+/// Decodes the values of the five input topics into ``BillingRecord``s (Stripe events: ``StripeEventDecoder``).
 ///
 /// Accepts the contract's camelCase JSON and Debezium PostgreSQL change events
 /// (`{"before":…,"after":…,"op":…,"source":…,"ts_ms":…}`, with or without the `{"schema":…,"payload":…}`
@@ -16,51 +16,59 @@ public struct RecordDecoder: Sendable {
     public let topics: Topics
     /// Values larger than this are refused before parsing (default 1 MiB).
     public let maxValueBytes: Int
+    /// How far an event time may lie ahead of the worker's clock (`ASSURE_MAX_FUTURE_S`), in milliseconds.
+    public let maxFutureMs: Int64
 
     private let ledgerTopic: String
     private let accountsTopic: String
     private let webhooksTopic: String
     private let planGatesTopic: String
+    private let stripeTopic: String
 
-    public init(topics: Topics = Topics(), maxValueBytes: Int = 1 << 20) {
+    public init(topics: Topics = Topics(), maxValueBytes: Int = 1 << 20, maxFutureMs: Int64 = 86_400_000) {
         self.topics = topics
         self.maxValueBytes = maxValueBytes
+        self.maxFutureMs = maxFutureMs
+        stripeTopic = topics.stripe
         ledgerTopic = topics.ledger
         accountsTopic = topics.accounts
         webhooksTopic = topics.webhooks
         planGatesTopic = topics.planGates
     }
 
-    /// The record kind a topic carries, `nil` for a topic that is not one of the four inputs.
+    /// The record kind a topic carries, `nil` for a topic that is not one of the five inputs.
     public func kind(ofTopic topic: String) -> RecordKind? {
         if topic == ledgerTopic { return .ledger }
         if topic == accountsTopic { return .account }
         if topic == webhooksTopic { return .webhook }
         if topic == planGatesTopic { return .planGate }
+        if topic == stripeTopic { return .stripe }
         return nil
     }
 
-    /// Decodes one inbound record; its topic decides the kind.
-    public func decode(_ record: InboundRecord) -> DecodeOutcome {
+    /// Decodes one inbound record; its topic decides the kind. `nowMs`, when given, is the worker's
+    /// clock against which event times may lie at most `maxFutureMs` ahead.
+    public func decode(_ record: InboundRecord, nowMs: Int64? = nil) -> DecodeOutcome {
         guard let kind = kind(ofTopic: record.topic) else {
             return .invalid("topic '\(record.topic)' is not an input topic (expected one of \(topics.inputs.joined(separator: ", ")))")
         }
         guard let value = record.value else { return .skipped(.tombstone) }
-        return decode(value, as: kind)
+        return decode(value, as: kind, nowMs: nowMs)
     }
 
     /// Decodes one message value as `kind`.
-    public func decode(_ value: [UInt8], as kind: RecordKind) -> DecodeOutcome {
-        value.withUnsafeBufferPointer { decode($0, as: kind) }
+    public func decode(_ value: [UInt8], as kind: RecordKind, nowMs: Int64? = nil) -> DecodeOutcome {
+        value.withUnsafeBufferPointer { decode($0, as: kind, nowMs: nowMs) }
     }
 
     /// Decodes one message value as `kind`, from bytes lent by the caller.
-    public func decode(_ value: UnsafeBufferPointer<UInt8>, as kind: RecordKind) -> DecodeOutcome {
+    public func decode(_ value: UnsafeBufferPointer<UInt8>, as kind: RecordKind, nowMs: Int64? = nil) -> DecodeOutcome {
         guard value.count <= maxValueBytes else {
             return .invalid("value is \(value.count) bytes, over the limit of \(maxValueBytes) bytes")
         }
         do throws(DecodeProblem) {
             switch kind {
+            case .stripe: return StripeEventDecoder.decode(value, nowMs: nowMs, maxFutureMs: maxFutureMs)
             case .ledger: return try Self.decodeDocument(value, LedgerFields.self)
             case .account: return try Self.decodeDocument(value, AccountFields.self)
             case .webhook: return try Self.decodeDocument(value, WebhookFields.self)
