@@ -14,6 +14,8 @@ struct BillingAssuranceController {
         var reason: String
         var dryRun: Bool?
         var action: CommandAction?
+        /// The end of a snooze (`action` `snooze` only).
+        var until: String?
     }
 
     /// The 202 answer when the result did not arrive in time.
@@ -27,6 +29,7 @@ struct BillingAssuranceController {
         group.get(use: report)
         group.post(use: repair)
         group.get("replay-readiness", use: replayReadiness)
+        addOnCallRoutes(to: group)
     }
 
     func report(request: Request, context: BasicRequestContext) async throws -> AssuranceReport {
@@ -68,7 +71,9 @@ struct BillingAssuranceController {
         } catch {
             throw HTTPError(
                 .badRequest,
-                message: "body must be JSON {\"issueId\": …, \"reason\": …, \"dryRun\"?: bool, \"action\"?: \"repair\"|\"explain\"}")
+                message:
+                    "body must be JSON {\"issueId\": …, \"reason\": …, \"dryRun\"?: bool, \"action\"?: \"repair\"|\"explain\"|\"ack\"|\"snooze\", \"until\"?: RFC 3339}"
+            )
         }
         guard !repairRequest.reason.allSatisfy(\.isWhitespace) else {
             throw HTTPError(.badRequest, message: "reason must not be blank: say why, it goes into the audit row")
@@ -82,6 +87,9 @@ struct BillingAssuranceController {
                 .badRequest,
                 message: "\(issue.check.rawValue) has no safe automated repair; explain it with \"action\": \"explain\"")
         }
+        if action == .snooze, repairRequest.until == nil {
+            throw HTTPError(.badRequest, message: "a snooze needs \"until\": an RFC 3339 time at most 7 days ahead")
+        }
         guard let key = dependencies.settings.commandKey else {
             throw HTTPError(.serviceUnavailable, message: "this worker has no ASSURE_COMMAND_KEY: repairs are refused until it is set")
         }
@@ -90,7 +98,7 @@ struct BillingAssuranceController {
                 commandId: "cmd_" + UUID().uuidString.lowercased(), issueId: repairRequest.issueId,
                 reason: repairRequest.reason, actor: CommandActor(id: actor.id, role: actor.role.rawValue),
                 requestedAt: Timestamp.format(dependencies.clock()), dryRun: repairRequest.dryRun, action: action,
-                signature: ""))
+                until: action == .snooze ? repairRequest.until : nil, signature: ""))
         let payload = try JSONEncoder().encode(command)
         try await dependencies.publishCommand(
             OutboundMessage(

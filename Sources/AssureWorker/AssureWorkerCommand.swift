@@ -14,8 +14,8 @@ struct AssureWorkerCommand: AsyncParsableCommand {
         version: versionLine,
         subcommands: [
             RunCommand.self, MigrateCommand.self, KafkaDevCommand.self, ReportCommand.self, RepairCLICommand.self,
-            ExplainCLICommand.self, AuditCommand.self, DemoCommand.self, StripeImportCommand.self,
-            HealthcheckCommand.self,
+            ExplainCLICommand.self, AckCLICommand.self, SnoozeCLICommand.self, GateCommand.self, WatchCommand.self,
+            AuditCommand.self, DemoCommand.self, StripeImportCommand.self, HealthcheckCommand.self,
         ]
     )
 

@@ -77,8 +77,10 @@ struct CommandActorOptions: ParsableArguments {
 }
 
 enum CommandRoundTrip {
-    static func send(issueId: String, reason: String, dryRun: Bool, action: CommandAction, actor: CommandActorOptions)
-        async throws -> RepairResult
+    static func send(
+        issueId: String, reason: String, dryRun: Bool, action: CommandAction, until: String? = nil,
+        actor: CommandActorOptions
+    ) async throws -> RepairResult
     {
         let config = try AssureConfiguration.fromEnvironment()
         let env = ProcessInfo.processInfo.environment
@@ -92,7 +94,8 @@ enum CommandRoundTrip {
                 actor: CommandActor(
                     id: actor.actor ?? env["ASSURE_ACTOR_ID"] ?? env["USER"] ?? "cli",
                     role: actor.role ?? env["ASSURE_ACTOR_ROLE"] ?? "ADMIN"),
-                requestedAt: Timestamp.format(WallClock.nowMs()), dryRun: dryRun, action: action, signature: ""))
+                requestedAt: Timestamp.format(WallClock.nowMs()), dryRun: dryRun, action: action, until: until,
+                signature: ""))
         let producer = try KafkaProducer(configuration: config.kafkaConfiguration, logger: logger)
         try await producer.send(
             OutboundMessage(

@@ -235,13 +235,20 @@ public enum BatchOracle {
             title: (Int) -> String, repair: RepairSuggestion?
         ) -> OpenIssue {
             let ids = rows.map(\.id).sorted()
+            // Amount at risk: every row's amount but the earliest's (by createdAt, then id).
+            let earliest = rows.min { ($0.createdAtMs, $0.id) < ($1.createdAtMs, $1.id) }
+            var excess: Int64 = 0
+            for row in rows where row.id != earliest?.id {
+                let (sum, overflow) = excess.addingReportingOverflow(row.amount)
+                excess = overflow ? (row.amount > 0 ? .max : .min) : sum
+            }
             return OpenIssue(
                 issueId: "\(prefix):\(id)", check: check, userId: rows.map(\.userId).min(), title: title(ids.count),
                 evidence: [
                     idField: .string(id),
                     "ledgerRowIds": .array(ids.prefix(IssueText.maxListedRowIds).map(JSONValue.string)),
                     "rowCount": .int(Int64(ids.count)),
-                ], repair: repair)
+                ], repair: repair, duplicateExcess: check == .missingIdempotencyRecord ? nil : excess)
         }
         let webhookIds = Set(webhooks.map(\.eventId))
         var byEvent: [String: [LedgerRow]] = [:]

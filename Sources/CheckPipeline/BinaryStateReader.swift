@@ -3,6 +3,8 @@ import Shared
 struct BinaryStateReader {
     let bytes: UnsafeRawBufferPointer
     var position = 0
+    /// The layout's version byte; fields added in a later layout are read only from rows of it.
+    var layout: UInt8 = EntityState.binaryVersion
 
     init(bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
 
@@ -218,7 +220,22 @@ struct BinaryStateReader {
         state.missingSinceMs = try optionalInt()
         state.openMissing = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
         state.openDuplicate = try optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
+        // Added in layout 2 (amount at risk); rows of layout 1 have none.
+        if layout >= 2 {
+            try rowGroupTotals(&state.carriers)
+            try rowGroupTotals(&state.credits)
+            let excess = try optionalInt()
+            state.openDuplicate?.excess = excess
+        }
         return state
+    }
+
+    /// The sum and earliest row of a group (appended fields).
+    mutating func rowGroupTotals(_ group: inout RowGroup) throws(EntityStateBinaryError) {
+        group.amountSum = try int()
+        group.earliest = try optional { reader throws(EntityStateBinaryError) in
+            RowGroup.RowRef(createdAtMs: try reader.int(), id: try reader.string(), amount: try reader.int())
+        }
     }
 
     mutating func rowGroup() throws(EntityStateBinaryError) -> RowGroup {

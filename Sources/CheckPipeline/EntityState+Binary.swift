@@ -9,8 +9,9 @@ import Shared
 /// declaration order). The first byte is never `{`, so readers can still tell old JSON rows apart.
 /// - Important: Changing a stored field means a new version byte, and decoding the old ones.
 extension EntityState {
-    /// The version byte of the current layout.
-    public static let binaryVersion: UInt8 = 1
+    /// The version byte of the current layout. Layout 2 appends the duplicate-set sums (amount at
+    /// risk) to the Stripe event and carrier group states; layout 1 rows are still read.
+    public static let binaryVersion: UInt8 = 2
     /// Where a stripe customer's user count starts (after the version byte and the case tag): the byte
     /// there is 0 exactly when no user names the customer, which the report counts in SQL.
     public static let stripeCustomerUsersByteOffset = 2
@@ -33,6 +34,8 @@ extension EntityState {
             writer.optional(state.openDuplicate) { $0.groupEvidence($1) }
             writer.bool(state.granted)
             writer.optionalString(state.invoiceCustomer)
+            writer.rowGroupTotals(state.rows)
+            writer.optionalInt(state.openDuplicate?.excess)
         case .planGate(let state):
             writer.byte(3)
             writer.tiers(state.allowedTiers)
@@ -57,7 +60,10 @@ extension EntityState {
     public init(binary bytes: UnsafeRawBufferPointer) throws(EntityStateBinaryError) {
         var reader = BinaryStateReader(bytes: bytes)
         let version = try reader.byte()
-        guard version == Self.binaryVersion else { throw EntityStateBinaryError("unknown version byte \(version)") }
+        guard version == 1 || version == Self.binaryVersion else {
+            throw EntityStateBinaryError("unknown version byte \(version)")
+        }
+        reader.layout = version
         switch try reader.byte() {
         case 0:
             var state = UserState(userId: "")
@@ -69,8 +75,16 @@ extension EntityState {
             var state = CarrierGroupState()
             state.rows = try reader.rowGroup()
             state.openDuplicate = try reader.optional { reader throws(EntityStateBinaryError) in try reader.groupEvidence() }
-            // Rows written before invoices knew their grant and customer end here.
-            if !reader.isAtEnd {
+            if reader.layout >= 2 {
+                state.granted = try reader.bool()
+                state.invoiceCustomer = try reader.optionalString()
+                // Added in layout 2 (amount at risk).
+                try reader.rowGroupTotals(&state.rows)
+                // Read even without an open duplicate: optional chaining would skip the read.
+                let excess = try reader.optionalInt()
+                state.openDuplicate?.excess = excess
+            } else if !reader.isAtEnd {
+                // Layout 1 rows written before invoices knew their grant and customer end here.
                 state.granted = try reader.bool()
                 state.invoiceCustomer = try reader.optionalString()
             }
@@ -310,6 +324,19 @@ struct BinaryStateWriter {
         optionalInt(state.missingSinceMs)
         optional(state.openMissing) { $0.groupEvidence($1) }
         optional(state.openDuplicate) { $0.groupEvidence($1) }
+        // Appended fields (amount at risk): keep them last so older rows stay readable.
+        rowGroupTotals(state.carriers)
+        rowGroupTotals(state.credits)
+        optionalInt(state.openDuplicate?.excess)
+    }
+
+    mutating func rowGroupTotals(_ group: RowGroup) {
+        int(group.amountSum)
+        optional(group.earliest) {
+            $0.int($1.createdAtMs)
+            $0.string($1.id)
+            $0.int($1.amount)
+        }
     }
 
     mutating func rowGroup(_ group: RowGroup) {

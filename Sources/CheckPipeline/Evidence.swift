@@ -55,6 +55,8 @@ struct GroupEvidence: Sendable, Hashable, Codable {
     var rowIds: [String]
     var rowCount: Int
     var userId: String?
+    /// The duplicate-set sum (duplicate checks only).
+    var excess: Int64? = nil
 
     func json(idField: String, id: String) -> JSONValue {
         .object([

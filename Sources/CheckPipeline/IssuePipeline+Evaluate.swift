@@ -214,7 +214,7 @@ extension IssuePipeline {
                     evidence: shown.json(idField: "stripeEventId", id: eventId), repair: repair, atMs: nowMs))
             event.openMissing = missing
         }
-        let duplicate = event.credits.count >= 2 ? event.credits.evidence : nil
+        let duplicate = event.credits.count >= 2 ? event.credits.duplicateEvidence : nil
         if duplicate != event.openDuplicate {
             let shown = duplicate ?? event.openDuplicate!
             out.append(
@@ -222,14 +222,15 @@ extension IssuePipeline {
                     issueId: CheckKind.duplicateCreditEvent.issueId(eventId), check: .duplicateCreditEvent,
                     userId: shown.userId, kind: Self.kind(old: event.openDuplicate, new: duplicate),
                     title: IssueText.duplicateEvent(eventId: eventId, rowCount: shown.rowCount),
-                    evidence: shown.json(idField: "stripeEventId", id: eventId), repair: nil, atMs: nowMs))
+                    evidence: shown.json(idField: "stripeEventId", id: eventId), repair: nil, atMs: nowMs,
+                    duplicateExcess: shown.excess))
             event.openDuplicate = duplicate
         }
     }
 
     /// Re-evaluates a duplicate payment intent or invoice grant.
     func evaluate(_ group: inout CarrierGroupState, key: StateKey, nowMs: Int64, out: inout [IssueTransition]) {
-        let duplicate = group.rows.count >= 2 ? group.rows.evidence : nil
+        let duplicate = group.rows.count >= 2 ? group.rows.duplicateEvidence : nil
         guard duplicate != group.openDuplicate else { return }
         let shown = duplicate ?? group.openDuplicate!
         let check: CheckKind
@@ -249,7 +250,7 @@ extension IssuePipeline {
             IssueTransition(
                 issueId: check.issueId(key.id), check: check, userId: shown.userId,
                 kind: Self.kind(old: group.openDuplicate, new: duplicate), title: title, evidence: evidence, repair: nil,
-                atMs: nowMs))
+                atMs: nowMs, duplicateExcess: shown.excess))
         group.openDuplicate = duplicate
     }
 

@@ -141,7 +141,9 @@ extension IssuePipeline {
         store.mutate(.invoice(invoice)) { slot in
             var group = slot?.carrierGroupState ?? CarrierGroupState()
             var changed = false
-            if row.amount > 0, group.rows.add(rowId: row.id, userId: row.userId) {
+            if row.amount > 0,
+                group.rows.add(rowId: row.id, userId: row.userId, amount: row.amount, createdAtMs: row.createdAtMs)
+            {
                 evaluate(&group, key: .invoice(invoice), nowMs: nowMs, out: &out)
                 changed = true
             }

@@ -139,8 +139,13 @@ public struct IssuePipeline: Sendable {
         if let eventId = nonEmpty(row.stripeEventId) {
             store.mutate(.stripeEvent(eventId)) { slot in
                 var event = slot?.stripeEventState ?? StripeEventState()
-                var changed = event.carriers.add(rowId: row.id, userId: row.userId)
-                if row.amount > 0 { changed = event.credits.add(rowId: row.id, userId: row.userId) || changed }
+                var changed = event.carriers.add(
+                    rowId: row.id, userId: row.userId, amount: row.amount, createdAtMs: row.createdAtMs)
+                if row.amount > 0 {
+                    changed =
+                        event.credits.add(rowId: row.id, userId: row.userId, amount: row.amount, createdAtMs: row.createdAtMs)
+                        || changed
+                }
                 guard changed else { return false }
                 evaluate(&event, eventId: eventId, nowMs: nowMs, out: &out)
                 slot = .stripeEvent(event)
@@ -161,7 +166,8 @@ public struct IssuePipeline: Sendable {
     ) {
         store.mutate(key) { slot in
             var group = slot?.carrierGroupState ?? CarrierGroupState()
-            guard group.rows.add(rowId: row.id, userId: row.userId) else { return false }
+            guard group.rows.add(rowId: row.id, userId: row.userId, amount: row.amount, createdAtMs: row.createdAtMs)
+            else { return false }
             evaluate(&group, key: key, nowMs: nowMs, out: &out)
             slot = .carrierGroup(group)
             return true

@@ -19,10 +19,12 @@ public struct IssueTransition: Sendable, Hashable {
     public var repair: RepairSuggestion?
     /// Processing time of the apply or tick that decided it.
     public var atMs: Int64
+    /// The duplicate-set sum of a duplicate check (see `CheckKind.atRisk`), else nil.
+    public var duplicateExcess: Int64?
 
     public init(
         issueId: String, check: CheckKind, userId: String?, kind: Kind, title: String, evidence: JSONValue,
-        repair: RepairSuggestion?, atMs: Int64
+        repair: RepairSuggestion?, atMs: Int64, duplicateExcess: Int64? = nil
     ) {
         self.issueId = issueId
         self.check = check
@@ -32,7 +34,11 @@ public struct IssueTransition: Sendable, Hashable {
         self.evidence = evidence
         self.repair = repair
         self.atMs = atMs
+        self.duplicateExcess = duplicateExcess
     }
+
+    /// What the issue puts at risk, by the contract's table.
+    public var atRisk: AtRisk { check.atRisk(evidence: evidence, duplicateExcess: duplicateExcess) }
 
     public var category: IssueCategory { check.category }
     public var severity: Severity { check.severity }

@@ -8,10 +8,12 @@ public struct OpenIssue: Sendable, Hashable, Comparable, CustomStringConvertible
     public var title: String
     public var evidence: JSONValue
     public var repair: RepairSuggestion?
+    public var atRisk: AtRisk
 
+    /// `atRisk` defaults to the contract's table over the evidence (and `duplicateExcess`).
     public init(
         issueId: String, check: CheckKind, userId: String?, title: String, evidence: JSONValue,
-        repair: RepairSuggestion?
+        repair: RepairSuggestion?, atRisk: AtRisk? = nil, duplicateExcess: Int64? = nil
     ) {
         self.issueId = issueId
         self.check = check
@@ -19,6 +21,7 @@ public struct OpenIssue: Sendable, Hashable, Comparable, CustomStringConvertible
         self.title = title
         self.evidence = evidence
         self.repair = repair
+        self.atRisk = atRisk ?? check.atRisk(evidence: evidence, duplicateExcess: duplicateExcess)
     }
 
     public var severity: Severity { check.severity }
@@ -28,7 +31,7 @@ public struct OpenIssue: Sendable, Hashable, Comparable, CustomStringConvertible
     public static func < (lhs: OpenIssue, rhs: OpenIssue) -> Bool { lhs.issueId < rhs.issueId }
 
     public var description: String {
-        "\(issueId) [\(check.rawValue), \(severity.rawValue), user \(userId ?? "-")] \(title) evidence=\(evidence.compactText)"
+        "\(issueId) [\(check.rawValue), \(severity.rawValue), user \(userId ?? "-")] \(title) evidence=\(evidence.compactText) atRisk=\(atRisk.credits.map(String.init) ?? "null")/\(atRisk.direction.rawValue)"
     }
 }
 

@@ -81,7 +81,7 @@ public final class PipelineDriver {
         issues.values.filter { $0.status == .open }.map {
             OpenIssue(
                 issueId: $0.issueId, check: $0.check, userId: $0.userId, title: $0.title, evidence: $0.evidence,
-                repair: $0.repair)
+                repair: $0.repair, atRisk: $0.atRisk)
         }.sorted()
     }
 
@@ -103,6 +103,7 @@ public final class PipelineDriver {
                 event.evidence = transition.evidence
                 event.repair = transition.repair
                 event.userId = transition.userId
+                event.atRisk = transition.atRisk
                 if transition.kind == .resolve {
                     event.status = .resolved
                     event.resolvedAt = at
@@ -117,7 +118,7 @@ public final class PipelineDriver {
                 event = IssueEvent(
                     issueId: transition.issueId, version: 1, status: .open, check: transition.check,
                     userId: transition.userId, title: transition.title, evidence: transition.evidence,
-                    repair: transition.repair, firstSeenAt: at, lastSeenAt: at)
+                    repair: transition.repair, firstSeenAt: at, lastSeenAt: at, atRisk: transition.atRisk)
             }
             issues[transition.issueId] = event
             emitted.append(event)

@@ -12,6 +12,12 @@ public struct IssueChange: Sendable, Hashable {
         case resolve(Resolution)
         /// An incident note; the issue stays open.
         case explain(Explanation)
+        /// An operator's acknowledgement; the issue stays open.
+        case acknowledge(Acknowledgement)
+        /// Out of alerts until the given RFC 3339 time.
+        case snooze(until: String)
+        /// The snooze ran out: its `snoozedUntil` is cleared (no-op unless snoozed).
+        case snoozeEnded
     }
 
     public var issueId: String
@@ -22,10 +28,14 @@ public struct IssueChange: Sendable, Hashable {
     public var evidence: JSONValue
     public var repair: RepairSuggestion?
     public var atMs: Int64
+    /// What the issue puts at risk with this evidence (`.open` only; nil: the table over the evidence).
+    public var atRisk: AtRisk?
+    /// What produced the change; it becomes the event's `cause`.
+    public var cause: IssueCause
 
     public init(
         issueId: String, check: CheckKind, userId: String?, kind: Kind, title: String = "", evidence: JSONValue = .null,
-        repair: RepairSuggestion? = nil, atMs: Int64
+        repair: RepairSuggestion? = nil, atMs: Int64, atRisk: AtRisk? = nil, cause: IssueCause = .timer
     ) {
         self.issueId = issueId
         self.check = check
@@ -35,6 +45,8 @@ public struct IssueChange: Sendable, Hashable {
         self.evidence = evidence
         self.repair = repair
         self.atMs = atMs
+        self.atRisk = atRisk
+        self.cause = cause
     }
 }
 
@@ -56,12 +68,13 @@ public enum IssueRepository {
     {
         guard !changes.isEmpty else { return [] }
         let ids = Array(Set(changes.map(\.issueId))).sorted()
-        var current = try await lock(ids: ids, on: connection, logger: logger)
+        var current = try await lockWithBasis(ids: ids, on: connection, logger: logger)
         var events: [IssueEvent] = []
         for change in changes {
-            guard let event = nextEvent(after: current[change.issueId], for: change) else { continue }
-            current[change.issueId] = event
-            events.append(event)
+            let previous = current[change.issueId]
+            guard let next = nextEvent(after: previous?.event, basis: previous?.basis, for: change) else { continue }
+            current[change.issueId] = next
+            events.append(next.event)
         }
         let encoder = IssueEventCoding.encoder
         var encoded: [EncodedIssueEvent] = []
@@ -71,58 +84,34 @@ public enum IssueRepository {
             latest[event.issueId] = encoded.count
             encoded.append(EncodedIssueEvent(event: event, json: Array(try encoder.encode(event))))
         }
-        try await upsert(latest.values.sorted().map { encoded[$0] }, on: connection, logger: logger)
+        let rows = latest.values.sorted().map { encoded[$0] }
+        try await upsert(rows, bases: rows.map { current[$0.event.issueId]?.basis }, on: connection, logger: logger)
+        try await appendHistory(encoded, on: connection, logger: logger)
         return encoded
-    }
-
-    /// The event a change yields after the issue's latest event, or `nil` when nothing changes.
-    static func nextEvent(after previous: IssueEvent?, for change: IssueChange) -> IssueEvent? {
-        let at = Timestamp.format(change.atMs)
-        let version = (previous?.version ?? 0) + 1
-        let isOpen = previous?.status == .open
-        switch change.kind {
-        case .open:
-            if let previous, isOpen {
-                guard previous.evidence != change.evidence || previous.title != change.title else { return nil }
-                var event = previous
-                event.version = version
-                event.title = change.title
-                event.evidence = change.evidence
-                event.repair = change.repair
-                event.lastSeenAt = at
-                return event
-            }
-            return IssueEvent(
-                issueId: change.issueId, version: version, status: .open, check: change.check, userId: change.userId,
-                title: change.title, evidence: change.evidence, repair: change.repair, firstSeenAt: at, lastSeenAt: at)
-        case .resolve(let resolution):
-            guard var event = previous, isOpen else { return nil }
-            event.version = version
-            event.status = .resolved
-            event.lastSeenAt = at
-            event.resolvedAt = at
-            event.resolution = resolution
-            return event
-        case .explain(let explanation):
-            guard var event = previous, isOpen else { return nil }
-            event.version = version
-            event.explanation = explanation
-            return event
-        }
     }
 
     /// Locks and returns the latest event of each existing issue.
     static func lock(ids: [String], on connection: PostgresConnection, logger: Logger) async throws
         -> [String: IssueEvent]
     {
+        try await lockWithBasis(ids: ids, on: connection, logger: logger).mapValues(\.event)
+    }
+
+    /// Locks and returns the latest event of each existing issue, with the evidence its operator action was given on.
+    static func lockWithBasis(ids: [String], on connection: PostgresConnection, logger: Logger) async throws
+        -> [String: (event: IssueEvent, basis: ActionBasis?)]
+    {
         let rows = try await connection.query(
-            "SELECT event::text FROM assurance.issues WHERE issue_id = ANY(\(ids)::text[]) ORDER BY issue_id FOR UPDATE",
+            """
+            SELECT event::text, action_basis::text FROM assurance.issues WHERE issue_id = ANY(\(ids)::text[])
+            ORDER BY issue_id FOR UPDATE
+            """,
             logger: logger)
-        var result: [String: IssueEvent] = [:]
+        var result: [String: (event: IssueEvent, basis: ActionBasis?)] = [:]
         let decoder = JSONDecoder()
-        for try await text in rows.decode(String.self) {
+        for try await (text, basis) in rows.decode((String, String?).self) {
             let event = try decoder.decode(IssueEvent.self, from: Data(text.utf8))
-            result[event.issueId] = event
+            result[event.issueId] = (event, try basis.map { try decoder.decode(ActionBasis.self, from: Data($0.utf8)) })
         }
         return result
     }
@@ -144,6 +133,39 @@ public enum IssueRepository {
         -> IssueEvent?
     {
         try await lock(ids: [issueId], on: connection, logger: logger)[issueId]
+    }
+
+    /// Open issues whose snooze has run out at `atMs` (the sweeper clears them), ordered by id.
+    public static func snoozesEnded(atMs: Int64, limit: Int, on connection: PostgresConnection, logger: Logger)
+        async throws -> [(issueId: String, check: CheckKind)]
+    {
+        let rows = try await connection.query(
+            """
+            SELECT issue_id, check_name FROM assurance.issues
+            WHERE snoozed_until <= \(Timestamp.format(atMs))::timestamptz AND status = 'open'
+            ORDER BY issue_id LIMIT \(limit)
+            """, logger: logger)
+        var result: [(issueId: String, check: CheckKind)] = []
+        for try await (id, check) in rows.decode((String, String?).self) {
+            guard let kind = check.flatMap(CheckKind.init(rawValue:)) ?? CheckKind.of(issueId: id) else { continue }
+            result.append((id, kind))
+        }
+        return result
+    }
+
+    /// Every event of one issue in version order (its history), or empty for an unknown id.
+    public static func history(issueId: String, on connection: PostgresConnection, logger: Logger) async throws
+        -> [IssueEvent]
+    {
+        let rows = try await connection.query(
+            "SELECT event::text FROM assurance.issue_events WHERE issue_id = \(issueId) ORDER BY version",
+            logger: logger)
+        var result: [IssueEvent] = []
+        let decoder = JSONDecoder()
+        for try await text in rows.decode(String.self) {
+            result.append(try decoder.decode(IssueEvent.self, from: Data(text.utf8)))
+        }
+        return result
     }
 
     /// Every issue currently open, ordered by id.
@@ -172,26 +194,50 @@ public enum IssueRepository {
         return ids
     }
 
-    static func upsert(_ events: [EncodedIssueEvent], on connection: PostgresConnection, logger: Logger) async throws {
+    static func upsert(
+        _ events: [EncodedIssueEvent], bases: [ActionBasis?], on connection: PostgresConnection, logger: Logger
+    ) async throws {
         guard !events.isEmpty else { return }
         let ids = events.map(\.event.issueId)
         let jsons = events.map { String(decoding: $0.json, as: UTF8.self) }
+        let encoder = JSONEncoder()
+        // JSON `null` for no action (arrays of optionals do not bind); stored as SQL NULL.
+        let basisJSONs: [String] = try bases.map { basis in
+            try basis.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "null"
+        }
         try await connection.query(
             """
             INSERT INTO assurance.issues (issue_id, version, status, check_name, category, severity, user_id,
               revenue_impacting, repair_action, title, evidence, event, explanation, first_seen_at, last_seen_at,
-              resolved_at, resolution)
+              resolved_at, resolution, snoozed_until, action_basis)
             SELECT i, (e->>'version')::bigint, e->>'status', e->>'check', e->>'category', e->>'severity', e->>'userId',
               (e->>'revenueImpacting')::bool, e->'repair'->>'action', e->>'title', e->'evidence', e,
               CASE WHEN jsonb_typeof(e->'explanation') = 'object' THEN e->'explanation' END,
               (e->>'firstSeenAt')::timestamptz, (e->>'lastSeenAt')::timestamptz, (e->>'resolvedAt')::timestamptz,
-              e->>'resolution'
-            FROM unnest(\(ids)::text[], \(jsons)::jsonb[]) AS u(i, e)
+              e->>'resolution', (e->>'snoozedUntil')::timestamptz, NULLIF(b, 'null'::jsonb)
+            FROM unnest(\(ids)::text[], \(jsons)::jsonb[], \(basisJSONs)::jsonb[]) AS u(i, e, b)
             ON CONFLICT (issue_id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
               title = EXCLUDED.title, evidence = EXCLUDED.evidence, event = EXCLUDED.event,
               explanation = EXCLUDED.explanation, first_seen_at = EXCLUDED.first_seen_at,
               last_seen_at = EXCLUDED.last_seen_at, resolved_at = EXCLUDED.resolved_at,
-              resolution = EXCLUDED.resolution, repair_action = EXCLUDED.repair_action
+              resolution = EXCLUDED.resolution, repair_action = EXCLUDED.repair_action,
+              snoozed_until = EXCLUDED.snoozed_until, action_basis = EXCLUDED.action_basis
+            """, logger: logger)
+    }
+
+    /// Keeps every event of every issue, with its cause (`GET …/issues/{issueId}`).
+    static func appendHistory(_ events: [EncodedIssueEvent], on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        guard !events.isEmpty else { return }
+        let ids = events.map(\.event.issueId)
+        let versions = events.map(\.event.version)
+        let jsons = events.map { String(decoding: $0.json, as: UTF8.self) }
+        try await connection.query(
+            """
+            INSERT INTO assurance.issue_events (issue_id, version, event)
+            SELECT * FROM unnest(\(ids)::text[], \(versions)::bigint[], \(jsons)::jsonb[])
+            ON CONFLICT (issue_id, version) DO NOTHING
             """, logger: logger)
     }
 }

@@ -1,7 +1,9 @@
 /// The schema, as an ordered list of migrations. Append new ones; never edit an applied one.
 public enum Migrations {
     /// Every migration of this binary, in version order.
-    public static let all: [Migration] = [billingReferenceTables, assuranceSchema, entityStateVersions, stripeEvents]
+    public static let all: [Migration] = [
+        billingReferenceTables, assuranceSchema, entityStateVersions, stripeEvents, onCall,
+    ]
 
     /// The schema holding the worker's own tables.
     public static let assuranceSchemaName = "assurance"

@@ -10,6 +10,9 @@ public struct RepairExecutor: Sendable {
     public let verifier: CommandVerifier
     let logger: Logger
 
+    /// The longest snooze: 7 days from when the command is processed.
+    public static let maxSnoozeMs: Int64 = 7 * 24 * 3600 * 1000
+
     public init(verifier: CommandVerifier, logger: Logger) {
         self.verifier = verifier
         self.logger = logger
@@ -64,6 +67,34 @@ public struct RepairExecutor: Sendable {
                     commandId: command.commandId, issueId: command.issueId, outcome: .explained, action: "explain",
                     processedAt: processedAt),
                 records: [], issueChanges: [.explain(issueId: issue.issueId, explanation)], remember: true)
+        }
+        switch action {
+        case .ack:
+            let acknowledgement = Acknowledgement(
+                actor: command.actor.id, note: command.reason, commandId: command.commandId, at: processedAt)
+            return RepairOutput(
+                result: RepairResult(
+                    commandId: command.commandId, issueId: command.issueId, outcome: .acknowledged, action: "ack",
+                    processedAt: processedAt),
+                records: [], issueChanges: [.acknowledge(issueId: issue.issueId, acknowledgement)], remember: true)
+        case .snooze:
+            let until = command.until ?? ""
+            guard let untilMs = Timestamp.parse(until) else {
+                return reject(.invalid, "until '\(until)' is not an RFC 3339 timestamp", action: "snooze")
+            }
+            guard untilMs > nowMs else {
+                return reject(.invalid, "until \(until) is not in the future", action: "snooze")
+            }
+            guard untilMs - nowMs <= Self.maxSnoozeMs else {
+                return reject(.invalid, "until \(until) is more than 7 days ahead", action: "snooze")
+            }
+            return RepairOutput(
+                result: RepairResult(
+                    commandId: command.commandId, issueId: command.issueId, outcome: .snoozed, action: "snooze",
+                    processedAt: processedAt),
+                records: [], issueChanges: [.snooze(issueId: issue.issueId, until: until)], remember: true)
+        case .repair, .explain:
+            break
         }
         guard let repairAction = issue.repair?.action else {
             return reject(.notRepairable, "\(issue.check.rawValue) has no safe automated repair; explain it instead")

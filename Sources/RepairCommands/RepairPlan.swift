@@ -26,5 +26,7 @@ public struct RepairOutput: Sendable {
 /// An issue change a command asks for; the worker maps it onto its issue store.
 public enum IssueChangeRequest: Sendable, Hashable {
     case explain(issueId: String, Explanation)
+    case acknowledge(issueId: String, Acknowledgement)
+    case snooze(issueId: String, until: String)
     case repaired(issueId: String)
 }

@@ -10,6 +10,8 @@ public struct AlertEvent: Sendable, Hashable, Codable {
     public var dedupWindowSeconds: Int64
     public var windowExpiresAt: String
     public var suppressedSinceLastAlert: Int64
+    /// The sum of `atRisk.credits` over the alerted set (null counts as 0).
+    public var atRiskCredits: Int64 = 0
 
     public init(
         alertId: String, fingerprint: String, severity: Severity, issueIds: [String], summary: String,

@@ -33,6 +33,20 @@ public struct Explanation: Sendable, Hashable, Codable {
     }
 }
 
+/// An operator's acknowledgement (`ack`): the issue stays open and leaves the alerts.
+public struct Acknowledgement: Sendable, Hashable, Codable {
+    public var actor: String
+    public var note: String
+    public var commandId: String
+    public var at: String
+    public init(actor: String, note: String, commandId: String, at: String) {
+        self.actor = actor
+        self.note = note
+        self.commandId = commandId
+        self.at = at
+    }
+}
+
 /// One issue lifecycle event on `billing.assurance.issues.v1`, exactly as the contract shows it.
 public struct IssueEvent: Sendable, Hashable, Codable {
     public var issueId: String
@@ -51,11 +65,22 @@ public struct IssueEvent: Sendable, Hashable, Codable {
     public var resolvedAt: String?
     public var resolution: Resolution?
     public var explanation: Explanation?
+    /// What the issue puts at risk (the contract's *Amount at risk*).
+    public var atRisk: AtRisk
+    public var acknowledgement: Acknowledgement?
+    /// RFC 3339 end of a snooze, as the command sent it.
+    public var snoozedUntil: String?
+    /// True on the event that withdrew an operator action because the evidence worsened.
+    public var resurfaced: Bool
+    /// What produced this event.
+    public var cause: IssueCause
 
     public init(
         issueId: String, version: Int64, status: IssueStatus, check: CheckKind, userId: String?, title: String,
         evidence: JSONValue, repair: RepairSuggestion?, firstSeenAt: String, lastSeenAt: String,
-        resolvedAt: String? = nil, resolution: Resolution? = nil, explanation: Explanation? = nil
+        resolvedAt: String? = nil, resolution: Resolution? = nil, explanation: Explanation? = nil,
+        atRisk: AtRisk = .unknown, acknowledgement: Acknowledgement? = nil, snoozedUntil: String? = nil,
+        resurfaced: Bool = false, cause: IssueCause = .timer
     ) {
         self.issueId = issueId
         self.version = version
@@ -73,11 +98,46 @@ public struct IssueEvent: Sendable, Hashable, Codable {
         self.resolvedAt = resolvedAt
         self.resolution = resolution
         self.explanation = explanation
+        self.atRisk = atRisk
+        self.acknowledgement = acknowledgement
+        self.snoozedUntil = snoozedUntil
+        self.resurfaced = resurfaced
+        self.cause = cause
     }
+
+    /// Whether an operator action (explanation, acknowledgement or snooze) is in force.
+    public var hasOperatorAction: Bool { explanation != nil || acknowledgement != nil || snoozedUntil != nil }
 
     enum CodingKeys: String, CodingKey {
         case issueId, version, status, category, check, severity, userId, revenueImpacting, title, evidence, repair,
-            firstSeenAt, lastSeenAt, resolvedAt, resolution, explanation
+            firstSeenAt, lastSeenAt, resolvedAt, resolution, explanation, atRisk, acknowledgement, snoozedUntil,
+            resurfaced, cause
+    }
+
+    // Events stored before the on-call fields existed decode with their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        issueId = try c.decode(String.self, forKey: .issueId)
+        version = try c.decode(Int64.self, forKey: .version)
+        status = try c.decode(IssueStatus.self, forKey: .status)
+        category = try c.decode(IssueCategory.self, forKey: .category)
+        check = try c.decode(CheckKind.self, forKey: .check)
+        severity = try c.decode(Severity.self, forKey: .severity)
+        userId = try c.decodeIfPresent(String.self, forKey: .userId)
+        revenueImpacting = try c.decode(Bool.self, forKey: .revenueImpacting)
+        title = try c.decode(String.self, forKey: .title)
+        evidence = try c.decodeIfPresent(JSONValue.self, forKey: .evidence) ?? .null
+        repair = try c.decodeIfPresent(RepairSuggestion.self, forKey: .repair)
+        firstSeenAt = try c.decode(String.self, forKey: .firstSeenAt)
+        lastSeenAt = try c.decode(String.self, forKey: .lastSeenAt)
+        resolvedAt = try c.decodeIfPresent(String.self, forKey: .resolvedAt)
+        resolution = try c.decodeIfPresent(Resolution.self, forKey: .resolution)
+        explanation = try c.decodeIfPresent(Explanation.self, forKey: .explanation)
+        atRisk = try c.decodeIfPresent(AtRisk.self, forKey: .atRisk) ?? check.atRisk(evidence: evidence)
+        acknowledgement = try c.decodeIfPresent(Acknowledgement.self, forKey: .acknowledgement)
+        snoozedUntil = try c.decodeIfPresent(String.self, forKey: .snoozedUntil)
+        resurfaced = try c.decodeIfPresent(Bool.self, forKey: .resurfaced) ?? false
+        cause = try c.decodeIfPresent(IssueCause.self, forKey: .cause) ?? .timer
     }
 
     // Explicit nulls: the contract shows `"resolvedAt": null`, and clients may look for the key.
@@ -99,5 +159,10 @@ public struct IssueEvent: Sendable, Hashable, Codable {
         try c.encode(resolvedAt, forKey: .resolvedAt)
         try c.encode(resolution, forKey: .resolution)
         try c.encode(explanation, forKey: .explanation)
+        try c.encode(atRisk, forKey: .atRisk)
+        try c.encode(acknowledgement, forKey: .acknowledgement)
+        try c.encode(snoozedUntil, forKey: .snoozedUntil)
+        try c.encode(resurfaced, forKey: .resurfaced)
+        try c.encode(cause, forKey: .cause)
     }
 }

@@ -8,9 +8,9 @@ public struct CommandActor: Sendable, Hashable, Codable {
     }
 }
 
-/// `repair` (default) or `explain`.
-public enum CommandAction: String, Sendable, Codable, Hashable {
-    case repair, explain
+/// `repair` (default), `explain`, `ack` or `snooze` (with `until`).
+public enum CommandAction: String, Sendable, Codable, Hashable, CaseIterable {
+    case repair, explain, ack, snooze
 }
 
 /// One admin repair command on `billing.assurance.commands.v1`.
@@ -23,11 +23,13 @@ public struct RepairCommand: Sendable, Hashable, Codable {
     public var requestedAt: String
     public var dryRun: Bool?
     public var action: CommandAction?
+    /// The end of a snooze, the exact string sent (signed as `snooze:<until>`).
+    public var until: String?
     public var signature: String
 
     public init(
         commandId: String, issueId: String, reason: String, actor: CommandActor, requestedAt: String,
-        dryRun: Bool? = nil, action: CommandAction? = nil, signature: String
+        dryRun: Bool? = nil, action: CommandAction? = nil, until: String? = nil, signature: String
     ) {
         self.commandId = commandId
         self.issueId = issueId
@@ -36,13 +38,18 @@ public struct RepairCommand: Sendable, Hashable, Codable {
         self.requestedAt = requestedAt
         self.dryRun = dryRun
         self.action = action
+        self.until = until
         self.signature = signature
     }
 
-    /// `dry_run`, `explain` or `apply`: the last line of the signed text.
+    /// `dry_run`, `explain`, `ack`, `snooze:<until>` or `apply`: the last line of the signed text.
     public var signingMode: String {
-        if (action ?? .repair) == .explain { return "explain" }
-        return (dryRun ?? false) ? "dry_run" : "apply"
+        switch action ?? .repair {
+        case .explain: return "explain"
+        case .ack: return "ack"
+        case .snooze: return "snooze:" + (until ?? "")
+        case .repair: return (dryRun ?? false) ? "dry_run" : "apply"
+        }
     }
 
     /// The UTF-8 text the HMAC-SHA256 signature covers.
@@ -55,7 +62,7 @@ public struct RepairCommand: Sendable, Hashable, Codable {
 public enum RepairOutcome: String, Sendable, Codable, Hashable {
     case applied
     case dryRun = "dry_run"
-    case explained, rejected, duplicate
+    case explained, acknowledged, snoozed, rejected, duplicate
 }
 
 /// `rejection` of a repair result.

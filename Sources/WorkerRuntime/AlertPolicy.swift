@@ -56,7 +56,8 @@ public struct AlertPolicy: Sendable {
         }.joined()
     }
 
-    /// The alert-worthy issues among the open ones: revenue-impacting, error or critical, unexplained.
+    /// The alert-worthy issues among the open ones: revenue-impacting, error or critical, without an
+    /// operator action (explained, acknowledged or snoozed).
     public static func alertWorthy(_ issues: [IssueEvent]) -> [IssueEvent] {
         issues.filter(AssuranceReport.isAlertWorthy)
     }
@@ -98,11 +99,12 @@ public struct AlertPolicy: Sendable {
     ) -> AlertEvent {
         let severity = issues.map(\.severity).max() ?? .error
         let expires = nowMs + dedupWindowMs
-        let event = AlertEvent(
+        var event = AlertEvent(
             alertId: alertId(), fingerprint: fingerprint, severity: severity, issueIds: ids,
             summary: Self.summary(issues, severity: severity), emittedAt: Timestamp.format(nowMs),
             dedupWindowSeconds: dedupWindowMs / 1000, windowExpiresAt: Timestamp.format(expires),
             suppressedSinceLastAlert: state.suppressedSinceLastAlert)
+        event.atRiskCredits = AssuranceReport.sumCredits(issues.map(\.atRisk))
         state.lastAlertedFingerprint = fingerprint
         state.lastAlertWindowExpiresMs = expires
         state.pendingSinceMs = nil

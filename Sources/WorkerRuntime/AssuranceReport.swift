@@ -19,6 +19,14 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var periodDays: Int64
         /// Stripe customers with events that no user's latest snapshot names.
         public var unmappedStripeCustomers: Int64
+        /// Credits at risk over all open issues (operator actions included), by direction.
+        public var atRisk: AtRiskTotals
+    }
+
+    /// `summary.atRisk`.
+    public struct AtRiskTotals: Sendable, Hashable, Codable {
+        public var leakageCredits: Int64
+        public var customerHarmCredits: Int64
     }
 
     /// One named release guardrail of the runbook.
@@ -42,10 +50,13 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var explanation: Explanation?
         public var firstSeenAt: String
         public var lastSeenAt: String
+        public var atRisk: AtRisk
+        public var acknowledgement: Acknowledgement?
+        public var snoozedUntil: String?
 
         enum CodingKeys: String, CodingKey {
             case issueId, category, check, severity, userId, revenueImpacting, title, evidence, repair, explanation,
-                firstSeenAt, lastSeenAt
+                firstSeenAt, lastSeenAt, atRisk, acknowledgement, snoozedUntil
         }
 
         public func encode(to encoder: any Encoder) throws {
@@ -62,6 +73,9 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
             try c.encode(explanation, forKey: .explanation)
             try c.encode(firstSeenAt, forKey: .firstSeenAt)
             try c.encode(lastSeenAt, forKey: .lastSeenAt)
+            try c.encode(atRisk, forKey: .atRisk)
+            try c.encode(acknowledgement, forKey: .acknowledgement)
+            try c.encode(snoozedUntil, forKey: .snoozedUntil)
         }
     }
 
@@ -84,18 +98,39 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
     public var guardrails: [Guardrail]
     public var issues: [Issue]
 
-    /// Whether an open issue counts towards `alertCount`: revenue-impacting, error or critical, unexplained.
+    /// Whether an open issue counts towards `alertCount`: revenue-impacting, error or critical, and
+    /// neither explained, acknowledged nor snoozed.
     public static func isAlertWorthy(_ event: IssueEvent) -> Bool {
-        event.status == .open && event.explanation == nil && event.revenueImpacting && event.severity >= .error
+        event.status == .open && !event.hasOperatorAction && event.revenueImpacting && event.severity >= .error
+    }
+
+    /// The report's order: severity (highest first), then `atRisk.credits` (largest first, null
+    /// last), then issue id.
+    public static func reportOrder(_ a: IssueEvent, _ b: IssueEvent) -> Bool {
+        if a.severity != b.severity { return a.severity > b.severity }
+        switch (a.atRisk.credits, b.atRisk.credits) {
+        case (let x?, let y?) where x != y: return x > y
+        case (.some, nil): return true
+        case (nil, .some): return false
+        default: return a.issueId < b.issueId
+        }
+    }
+
+    /// A saturating sum of `credits`, a null counting as 0.
+    public static func sumCredits(_ risks: some Sequence<AtRisk>) -> Int64 {
+        var total: Int64 = 0
+        for credits in risks.compactMap(\.credits) {
+            let (sum, overflow) = total.addingReportingOverflow(credits)
+            total = overflow ? (credits > 0 ? .max : .min) : sum
+        }
+        return total
     }
 
     /// Builds the report from the open issues (documented in the README: score and status formulas).
     public static func build(openIssues: [IssueEvent], counts: Counts, periodDays: Int64, nowMs: Int64)
         -> AssuranceReport
     {
-        let open = openIssues.filter { $0.status == .open }.sorted {
-            ($0.severity, $1.issueId) > ($1.severity, $0.issueId)
-        }
+        let open = openIssues.filter { $0.status == .open }.sorted(by: reportOrder)
         let unexplained = open.filter { $0.explanation == nil }
         var bySeverity: [String: Int] = [:]
         for severity in Severity.allCases { bySeverity[severity.rawValue] = 0 }
@@ -138,7 +173,10 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
             explainedCount: open.filter { $0.explanation != nil }.count,
             bySeverity: bySeverity,
             periodDays: periodDays,
-            unmappedStripeCustomers: counts.unmappedStripeCustomers)
+            unmappedStripeCustomers: counts.unmappedStripeCustomers,
+            atRisk: AtRiskTotals(
+                leakageCredits: sumCredits(open.filter { $0.atRisk.direction == .leakage }.map(\.atRisk)),
+                customerHarmCredits: sumCredits(open.filter { $0.atRisk.direction == .customerHarm }.map(\.atRisk))))
         return AssuranceReport(
             generatedAt: Timestamp.format(nowMs),
             summary: summary,
@@ -148,7 +186,8 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
                     issueId: $0.issueId, category: $0.category, check: $0.check, severity: $0.severity,
                     userId: $0.userId, revenueImpacting: $0.revenueImpacting, title: $0.title, evidence: $0.evidence,
                     repair: $0.repair, explanation: $0.explanation, firstSeenAt: $0.firstSeenAt,
-                    lastSeenAt: $0.lastSeenAt)
+                    lastSeenAt: $0.lastSeenAt, atRisk: $0.atRisk, acknowledgement: $0.acknowledgement,
+                    snoozedUntil: $0.snoozedUntil)
             })
     }
 

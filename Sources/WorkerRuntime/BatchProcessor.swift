@@ -243,6 +243,8 @@ public struct BatchProcessor: Sendable {
         var summary = Summary()
         var positions: [TopicPartition: OffsetRepository.Position] = [:]
         var transitions: [IssueTransition] = []
+        /// The input record behind each transition (`cause`), index for index.
+        var causes: [IssueCause] = []
         /// Dead letters (the issue events follow once the issue rows are written).
         var outbox: [OutboundMessage] = []
         /// The watermark after the batch's event times.
@@ -271,6 +273,11 @@ public struct BatchProcessor: Sendable {
                 }
                 let disposition = pipeline.apply(
                     billing, nowMs: nowMs, watermarkMs: effects.watermarkMs, store: store, into: &effects.transitions)
+                if effects.causes.count < effects.transitions.count {
+                    let cause = IssueCause.record(topic: record.topic, partition: record.partition, offset: record.offset)
+                    effects.causes.append(
+                        contentsOf: repeatElement(cause, count: effects.transitions.count - effects.causes.count))
+                }
                 if disposition == .applied {
                     position.applied += 1
                     effects.summary.applied += 1
@@ -305,7 +312,7 @@ public struct BatchProcessor: Sendable {
         -> [IssueEvent]
     {
         let encoded = try await IssueRepository.applyEncoding(
-            effects.transitions.map(IssueChange.init), on: connection, logger: logger)
+            zip(effects.transitions, effects.causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
         lap.end(.issues)
         var outbox = effects.outbox
         outbox.append(contentsOf: encoded.map { IssueOutbox.message(for: $0, topics: settings.topics) })

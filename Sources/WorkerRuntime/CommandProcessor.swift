@@ -128,18 +128,19 @@ public struct CommandProcessor: Sendable {
         let output = try await executor.execute(command, nowMs: nowMs, on: connection)
         var changes: [IssueChange] = []
         var repaired: [IssueChange] = []
+        let cause = IssueCause.command(commandId: command.commandId)
+        func change(_ issueId: String, _ kind: IssueChange.Kind) -> IssueChange {
+            IssueChange(
+                issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
+                kind: kind, atMs: nowMs, cause: cause)
+        }
         for request in output.issueChanges {
             switch request {
-            case .explain(let issueId, let explanation):
-                changes.append(
-                    IssueChange(
-                        issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
-                        kind: .explain(explanation), atMs: nowMs))
-            case .repaired(let issueId):
-                repaired.append(
-                    IssueChange(
-                        issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
-                        kind: .resolve(.repaired), atMs: nowMs))
+            case .explain(let issueId, let explanation): changes.append(change(issueId, .explain(explanation)))
+            case .acknowledge(let issueId, let acknowledgement):
+                changes.append(change(issueId, .acknowledge(acknowledgement)))
+            case .snooze(let issueId, let until): changes.append(change(issueId, .snooze(until: until)))
+            case .repaired(let issueId): repaired.append(change(issueId, .resolve(.repaired)))
             }
         }
         if !output.records.isEmpty {
@@ -155,7 +156,7 @@ public struct CommandProcessor: Sendable {
             // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
             // give way to its one `repaired` resolution; other issues the rows touch change as usual.
             let repairedIds = Set(repaired.map(\.issueId))
-            changes.append(contentsOf: transitions.filter { !repairedIds.contains($0.issueId) }.map(IssueChange.init))
+            changes.append(contentsOf: transitions.filter { !repairedIds.contains($0.issueId) }.map { IssueChange($0, cause: cause) })
         }
         changes.append(contentsOf: repaired)
         let events = try await IssueRepository.apply(changes, on: connection, logger: logger)

@@ -3,8 +3,8 @@ import Persistence
 import Shared
 
 extension IssueChange {
-    /// The issue store's view of a pipeline transition.
-    init(_ transition: IssueTransition) {
+    /// The issue store's view of a pipeline transition, with what caused it.
+    init(_ transition: IssueTransition, cause: IssueCause) {
         let kind: IssueChange.Kind =
             switch transition.kind {
             case .open, .update: .open
@@ -12,6 +12,7 @@ extension IssueChange {
             }
         self.init(
             issueId: transition.issueId, check: transition.check, userId: transition.userId, kind: kind,
-            title: transition.title, evidence: transition.evidence, repair: transition.repair, atMs: transition.atMs)
+            title: transition.title, evidence: transition.evidence, repair: transition.repair, atMs: transition.atMs,
+            atRisk: transition.atRisk, cause: cause)
     }
 }

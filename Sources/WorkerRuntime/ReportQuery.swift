@@ -77,7 +77,7 @@ public struct ReportQuery: Sendable {
                     IssueEvent(
                         issueId: transition.issueId, version: 0, status: .open, check: transition.check,
                         userId: transition.userId, title: transition.title, evidence: transition.evidence,
-                        repair: transition.repair, firstSeenAt: at, lastSeenAt: at))
+                        repair: transition.repair, firstSeenAt: at, lastSeenAt: at, atRisk: transition.atRisk))
             }
         }
         return issues

@@ -57,18 +57,27 @@ public struct Sweeper: Service {
             let due = try await EntityStateRepository.dueKeys(
                 nowMs: now, watermarkMs: watermark, limit: batchSize, on: connection, logger: logger)
             let keys = due.compactMap { StateKey(stringValue: $0.key) }
-            guard !keys.isEmpty else { return (0, 0) }
-            let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
-            let transitions = pipeline.tick(
-                keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
-            try await codec.saveChanges(of: store, on: connection, logger: logger)
-            cache?.forget(store.changedKeys)
-            let events = try await IssueRepository.apply(
-                transitions.map(IssueChange.init), on: connection, logger: logger)
+            // Snoozes that ran out: the issue's next event clears them.
+            let snoozeEnded = try await IssueRepository.snoozesEnded(
+                atMs: now, limit: batchSize, on: connection, logger: logger)
+            guard !keys.isEmpty || !snoozeEnded.isEmpty else { return (0, 0) }
+            var changes: [IssueChange] = []
+            if !keys.isEmpty {
+                let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+                let transitions = pipeline.tick(
+                    keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
+                try await codec.saveChanges(of: store, on: connection, logger: logger)
+                cache?.forget(store.changedKeys)
+                changes = transitions.map { IssueChange($0, cause: .timer) }
+            }
+            for (issueId, check) in snoozeEnded {
+                changes.append(IssueChange(issueId: issueId, check: check, userId: nil, kind: .snoozeEnded, atMs: now))
+            }
+            let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
             try await OutboxRepository.append(
                 try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
-            return (keys.count, events.count)
+            return (keys.count + snoozeEnded.count, events.count)
         }
         if result.1 > 0 {
             relayWakeup.signal()

@@ -47,7 +47,7 @@ struct DecodingCommandDecoderTests {
             (#""id": "admin_7", "#, "", "missing required field 'actor.id'"),
             (#"{"id": "admin_7", "role": "ADMIN"}"#, #""admin_7""#, "field 'actor' must be an object, not a string"),
             (#""dryRun": false"#, #""dryRun": "no""#, "field 'dryRun' must be a boolean, not a string"),
-            (#""dryRun": false"#, #""action": "delete""#, #"field 'action' has unknown value "delete" (expected one of repair, explain)"#),
+            (#""dryRun": false"#, #""action": "delete""#, #"field 'action' has unknown value "delete" (expected one of repair, explain, ack, snooze)"#),
             (#""signature": "abc123""#, #""signature": ["x"]"#, "field 'signature' must be a string, not an array"),
             (#""requestedAt": "2026-11-20T10:00:00.120+00:00""#, #""requestedAt": 1763632800"#,
              "field 'requestedAt' must be a string, not a number"),

@@ -83,13 +83,14 @@ final class DatabaseDriver: Sendable {
     /// A command signed with the test key.
     func signed(
         issueId: String, reason: String = "Reviewed by on-call", actor: CommandActor = .init(id: "admin_7", role: "ADMIN"),
-        dryRun: Bool? = nil, action: CommandAction? = nil, requestedAtMs: Int64? = nil, commandId: String? = nil
+        dryRun: Bool? = nil, action: CommandAction? = nil, until: String? = nil, requestedAtMs: Int64? = nil,
+        commandId: String? = nil
     ) -> RepairCommand {
         CommandSigner(key: Array("test-command-key".utf8)).sign(
             RepairCommand(
                 commandId: commandId ?? "cmd_\(UUID().uuidString.prefix(8))", issueId: issueId, reason: reason,
                 actor: actor, requestedAt: Timestamp.format(requestedAtMs ?? clock.now), dryRun: dryRun,
-                action: action, signature: ""))
+                action: action, until: until, signature: ""))
     }
 
     func issue(_ id: String) async throws -> IssueEvent? {

@@ -74,16 +74,24 @@ public enum CommandDecoder {
             case nil, .null?: action = nil
             case .string(let s)?:
                 guard let a = CommandAction(rawValue: s) else {
-                    throw Wrong("field 'action' has unknown value \"\(quoted(s))\" (expected one of repair, explain)")
+                    throw Wrong(
+                        "field 'action' has unknown value \"\(quoted(s))\" (expected one of repair, explain, ack, snooze)")
                 }
                 action = a
             case let other?: throw Wrong("field 'action' must be a string, not \(kind(other))")
             }
+            var until: String?
+            switch fields["until"] {
+            case nil, .null?: until = nil
+            case .string(let s)?: until = s
+            case let other?: throw Wrong("field 'until' must be a string, not \(kind(other))")
+            }
+            if action == .snooze, until == nil { throw Wrong("missing required field 'until' (action snooze)") }
             let signature = try requiredString("signature", in: fields)
             return .success(
                 RepairCommand(
                     commandId: commandId, issueId: issueId, reason: reason, actor: actor, requestedAt: requestedAt,
-                    dryRun: dryRun, action: action, signature: signature))
+                    dryRun: dryRun, action: action, until: until, signature: signature))
         } catch {
             return .failure(CommandDecodingError(reason: error.reason, commandId: commandId, issueId: issueId))
         }
