@@ -14,6 +14,22 @@ struct AssureConfiguration: Sendable {
     /// `ASSURE_BAD_RECORD_POLICY`: `dead-letter` (default) or `fail`.
     var deadLetterPolicy: DeadLetterPolicy
     var worker: WorkerSettings
+    /// `ASSURE_LOG_FORMAT`: `text` (default) or `json` (one JSON object per line, for log collectors).
+    var logFormat: LogFormat = .text
+
+    /// How log lines are written.
+    enum LogFormat: String, Sendable {
+        case text
+        case json
+    }
+
+    static func parseLogFormat(_ env: [String: String]) throws -> LogFormat {
+        guard let raw = env["ASSURE_LOG_FORMAT"], !raw.isEmpty else { return .text }
+        guard let format = LogFormat(rawValue: raw.lowercased()) else {
+            throw Invalid(description: "ASSURE_LOG_FORMAT=\(raw) is neither text nor json")
+        }
+        return format
+    }
 
     /// The Kafka clients' settings: brokers, the group id, and every `ASSURE_RDKAFKA_*` property.
     var kafkaConfiguration: KafkaConfiguration {
@@ -86,7 +102,8 @@ struct AssureConfiguration: Sendable {
             adminTokensPath: env["ASSURE_ADMIN_TOKENS"].flatMap { $0.isEmpty ? nil : $0 },
             rdkafkaProperties: rdkafka,
             deadLetterPolicy: policy,
-            worker: worker)
+            worker: worker,
+            logFormat: try parseLogFormat(env))
     }
 
     static func loadPlanPolicy(path: String) throws -> PlanPolicy {

@@ -78,6 +78,7 @@ public struct ConsumerWorker: Service {
                         try await pipeline.drain(commits: &commits)
                         processor.cache.removeAll()
                         status.resetProgress()
+                        metrics.removeConsumerLag(revocation.partitions)
                         revocation.done()
                     }
                 }

@@ -1,4 +1,5 @@
 import Metrics
+import Shared
 
 /// The worker's metric names (snake_case, `_total` / `_seconds` suffixes) and handles.
 public struct WorkerMetrics: Sendable {
@@ -42,8 +43,17 @@ public struct WorkerMetrics: Sendable {
     }
 
     public func consumerLag(topic: String, partition: Int32, lag: Int64) {
+        Self.lagGauge(topic: topic, partition: partition).record(lag)
+    }
+
+    /// Drops the lag gauges of partitions this worker no longer owns (revoked in a rebalance, or left
+    /// behind at shutdown), so dashboards do not show their last lag forever.
+    public func removeConsumerLag(_ partitions: [TopicPartition]) {
+        for partition in partitions { Self.lagGauge(topic: partition.topic, partition: partition.partition).destroy() }
+    }
+
+    private static func lagGauge(topic: String, partition: Int32) -> Gauge {
         Gauge(label: "assure_consumer_lag_records", dimensions: [("topic", topic), ("partition", String(partition))])
-            .record(lag)
     }
 }
 

@@ -18,7 +18,8 @@ final class ChildWorker: Sendable {
         throw WorkerProbe.Timeout(description: "assure-worker is not built: run swift build first")
     }
 
-    init(env: WorkerTestEnvironment, settleMs: Int64) throws {
+    /// A worker of `env`'s group; `overrides` (for example `ASSURE_HTTP_PORT`) are applied last.
+    init(env: WorkerTestEnvironment, settleMs: Int64, overrides: [String: String] = [:]) throws {
         executable = try Self.executableURL()
         var environment = ProcessInfo.processInfo.environment
         environment["ASSURE_KAFKA_BROKERS"] = env.cluster.bootstrapServers
@@ -32,6 +33,7 @@ final class ChildWorker: Sendable {
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
         environment["ASSURE_COMMAND_KEY"] = "test-command-key"
+        environment.merge(overrides) { _, override in override }
         self.environment = environment
     }
 
