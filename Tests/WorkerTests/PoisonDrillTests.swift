@@ -1,4 +1,5 @@
 import Foundation
+import Persistence
 import Shared
 import Testing
 import TestSupport
@@ -96,7 +97,12 @@ import WorkerRuntime
                 let result = try #require(collector.decoded(RepairResult.self, topic: topics.repairs).first)
                 #expect(result.commandId.isEmpty && result.rejection == .invalid)
                 #expect(collector.messages(on: topics.repairs).first?.key == "cmd-key")
-                // Every valid record behind the bad ones was applied; both workers still run.
+                // Every valid record behind the bad ones was applied; both workers still run. The
+                // heartbeat tombstones also move the offsets, so wait for the applied counts themselves.
+                try? await WorkerProbe.poll(env, timeout: .seconds(60), "the valid records applied") { connection in
+                    let counts = try await OffsetRepository.appliedByTopic(group: env.groupId, on: connection, logger: env.logger)
+                    return [topics.ledger, topics.accounts, topics.webhooks].allSatisfy { (counts[$0] ?? 0) >= 4 }
+                }
                 let applied = try await WorkerProbe.appliedByTopic(env)
                 #expect(applied[topics.ledger] == 4)
                 #expect(applied[topics.accounts] == 4)
