@@ -14,16 +14,23 @@ COPY Tests ./Tests
 RUN swift build -c release --product assure-worker --static-swift-stdlib \
     && cp "$(swift build -c release --show-bin-path)/assure-worker" /usr/local/bin/assure-worker
 
-# Runtime stage: librdkafka and the binary; curl for the health check.
+# Runtime stage: the binary and only the shared libraries it loads: librdkafka (with its TLS, SASL
+# and compression libraries) and libcurl (Foundation's URLSession, used by `demo` and `healthcheck`);
+# ca-certificates for TLS to brokers and databases. The Swift runtime is linked in statically; no
+# shell tools, no curl: the health check is the binary's own `healthcheck` subcommand.
 FROM debian:bookworm-slim
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends librdkafka1 ca-certificates curl tzdata \
+    && apt-get install -y --no-install-recommends librdkafka1 libcurl4 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
-    && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin assure
+    && groupadd --system --gid 10001 assure \
+    && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
+        --shell /usr/sbin/nologin assure
 COPY --from=build /usr/local/bin/assure-worker /usr/local/bin/assure-worker
-USER assure
+# Numeric, so Kubernetes' runAsNonRoot can verify it without reading /etc/passwd.
+USER 10001:10001
 EXPOSE 8080
-HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-    CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/assure-worker", "healthcheck"]
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/local/bin/assure-worker"]
 CMD ["run"]

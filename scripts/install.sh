@@ -59,3 +59,6 @@ if ! python3 -c 'import selenium' 2>/dev/null; then
     echo "install.sh: installing selenium from PyPI" >&2
     python3 -m pip install --quiet selenium 2>/dev/null || python3 -m pip install --quiet --break-system-packages selenium
 fi
+
+# The real broker (Tansu) and librdkafka 2.16 for the real-broker suite and `demo.sh --real-broker`.
+"$(dirname "$0")/install-real-broker.sh"

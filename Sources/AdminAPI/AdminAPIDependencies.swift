@@ -13,6 +13,8 @@ public struct AdminAPIDependencies: Sendable {
     public var publishCommand: @Sendable (OutboundMessage) async throws -> Void
     /// Whether the database answers, for `/readyz`.
     public var databaseReachable: @Sendable () async -> Bool
+    /// How long the outbox's oldest row refused by the broker has waited, in seconds (nil: none), for `/readyz`.
+    public var outboxRefusalSeconds: @Sendable () async -> Double?
     public var status: WorkerStatus
     public var registry: PrometheusCollectorRegistry
     /// How long `POST` waits for the command's result before answering 202.
@@ -25,8 +27,10 @@ public struct AdminAPIDependencies: Sendable {
         publishCommand: @escaping @Sendable (OutboundMessage) async throws -> Void,
         databaseReachable: @escaping @Sendable () async -> Bool, status: WorkerStatus,
         registry: PrometheusCollectorRegistry, resultWaitMs: Int64 = 10_000,
-        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, logger: Logger
+        clock: @escaping @Sendable () -> Int64 = WallClock.nowMs,
+        outboxRefusalSeconds: @escaping @Sendable () async -> Double? = { nil }, logger: Logger
     ) {
+        self.outboxRefusalSeconds = outboxRefusalSeconds
         self.tokens = tokens
         self.reports = reports
         self.settings = settings

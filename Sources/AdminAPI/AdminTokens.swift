@@ -60,7 +60,11 @@ public struct AdminTokens: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Invalid(description: "ASSURE_ADMIN_TOKENS=\(path): file not found or unreadable")
         }
-        return try parse(String(decoding: data, as: UTF8.self))
+        do {
+            return try parse(String(decoding: data, as: UTF8.self))
+        } catch let error as Invalid {
+            throw Invalid(description: "ASSURE_ADMIN_TOKENS=\(path): \(error.description)")
+        }
     }
 
     /// The actor of a bearer token; every entry is compared in constant time, so timing reveals nothing.

@@ -14,13 +14,31 @@ struct AssureConfiguration: Sendable {
     /// `ASSURE_BAD_RECORD_POLICY`: `dead-letter` (default) or `fail`.
     var deadLetterPolicy: DeadLetterPolicy
     var worker: WorkerSettings
+    /// `ASSURE_LOG_FORMAT`: `text` (default) or `json` (one JSON object per line, for log collectors).
+    var logFormat: LogFormat = .text
+
+    /// How log lines are written.
+    enum LogFormat: String, Sendable {
+        case text
+        case json
+    }
+
+    static func parseLogFormat(_ env: [String: String]) throws -> LogFormat {
+        guard let raw = env["ASSURE_LOG_FORMAT"], !raw.isEmpty else { return .text }
+        guard let format = LogFormat(rawValue: raw.lowercased()) else {
+            throw Invalid(description: "ASSURE_LOG_FORMAT=\(raw) is neither text nor json")
+        }
+        return format
+    }
 
     /// The Kafka clients' settings: brokers, the group id, and every `ASSURE_RDKAFKA_*` property.
     var kafkaConfiguration: KafkaConfiguration {
-        KafkaConfiguration(
+        var kafka = KafkaConfiguration(
             bootstrapServers: kafkaBrokers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) },
             groupID: worker.groupId, maxBatchSize: worker.batchMaxRecords, maxBatchWaitMs: worker.batchMaxWaitMs,
             properties: rdkafkaProperties)
+        kafka.maxBatchBytes = worker.batchMaxBytes
+        return kafka
     }
 
     static func parsePolicy(_ raw: String) throws -> DeadLetterPolicy {
@@ -70,7 +88,10 @@ struct AssureConfiguration: Sendable {
             batchMaxRecords: Int(try integer("ASSURE_BATCH_MAX_RECORDS", default: 10_000, range: 1...1_000_000)),
             batchMaxWaitMs: Int(try integer("ASSURE_BATCH_MAX_WAIT_MS", default: 50, range: 1...60_000)),
             stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)),
-            stallMs: try integer("ASSURE_STALL_MS", default: 300_000, range: 1...604_800_000))
+            stallMs: try integer("ASSURE_STALL_MS", default: 300_000, range: 1...604_800_000),
+            maxFutureSeconds: try integer("ASSURE_MAX_FUTURE_S", default: 86_400, range: 0...315_360_000),
+            progressTimeoutSeconds: try integer("ASSURE_PROGRESS_TIMEOUT_S", default: 60, range: 1...86_400),
+            batchMaxBytes: Int(try integer("ASSURE_BATCH_MAX_BYTES", default: 64 << 20, range: 1 << 16...1 << 32)))
         let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
         let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter
         return AssureConfiguration(
@@ -81,7 +102,8 @@ struct AssureConfiguration: Sendable {
             adminTokensPath: env["ASSURE_ADMIN_TOKENS"].flatMap { $0.isEmpty ? nil : $0 },
             rdkafkaProperties: rdkafka,
             deadLetterPolicy: policy,
-            worker: worker)
+            worker: worker,
+            logFormat: try parseLogFormat(env))
     }
 
     static func loadPlanPolicy(path: String) throws -> PlanPolicy {

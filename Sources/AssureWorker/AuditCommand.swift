@@ -29,6 +29,8 @@ struct AuditCommand: AsyncParsableCommand {
         print(
             "\(report.users) users, \(report.ledgerRows) ledger rows: oracle \(report.oracleIssues) open issues, "
                 + "streaming state \(report.streamingIssues)")
+        for row in report.unusableRows.prefix(100) { print("SKIPPED \(row)") }
+        if report.unusableRows.count > 100 { print("SKIPPED … \(report.unusableRows.count - 100) more") }
         for difference in report.differences { print("DIFF \(difference)") }
         guard report.isClean else {
             print("\(report.differences.count) differences")

@@ -26,6 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
               assure-worker demo
               assure-worker demo --users 200 --events-per-user 20
               assure-worker demo --users 200 --keep-running   # then open the printed triage page
+              scripts/demo.sh --real-broker
             """)
 
     @Option(help: "Users in the generated stream.")
@@ -46,12 +47,19 @@ struct DemoCommand: AsyncParsableCommand {
     @Flag(help: "After the demo, keep the workers and their triage page up until Ctrl-C (prints the page's URL and token).")
     var keepRunning = false
 
+    @Flag(
+        help: """
+            Run on a Tansu broker started for the demo instead of the mock cluster (needs ASSURE_TANSU_BIN and \
+            librdkafka 2.1 or newer: use scripts/demo.sh --real-broker).
+            """)
+    var realBroker = false
+
     func run() async throws {
         var logger = WorkerLogging.makeLogger("assure.demo")
         if ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"] == nil { logger.logLevel = .warning }
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
-        let environment = try await DemoEnvironment.start(logger: logger)
+        let environment = try await DemoEnvironment.start(realBroker: realBroker, logger: logger)
         do {
             try await DemoRun(options: self, environment: environment, registry: registry, logger: logger).run()
             await environment.stop()

@@ -6,9 +6,12 @@ import Persistence
 import Shared
 import TestSupport
 
-/// The demo's throwaway infrastructure: the mock Kafka cluster, PostgreSQL, a token file and a command key.
+/// The demo's throwaway infrastructure: the mock Kafka cluster (or a Tansu broker), PostgreSQL, a token
+/// file and a command key.
 struct DemoEnvironment: Sendable {
-    let cluster: MockKafkaCluster
+    let cluster: any TestKafkaBroker
+    /// The Tansu broker of `--real-broker`, stopped with the rest.
+    let tansu: TansuTestBroker?
     let postgres: PostgresTestServer
     let database: DatabaseConfiguration
     let topics = Topics()
@@ -17,10 +20,33 @@ struct DemoEnvironment: Sendable {
     let tokensPath: String
     let commandKey: String
 
-    static func start(logger: Logger) async throws -> DemoEnvironment {
-        print("Starting librdkafka's mock Kafka cluster (3 brokers) …")
-        let cluster = try MockKafkaCluster(brokers: 3, logger: logger)
-        for topic in Topics().all { try cluster.createTopic(topic, partitions: 6) }
+    static func start(realBroker: Bool, logger: Logger) async throws -> DemoEnvironment {
+        let cluster: any TestKafkaBroker
+        let tansu: TansuTestBroker?
+        if realBroker {
+            guard TansuTestBroker.libraryCanTalkToTansu else {
+                throw DemoRun.Failure(
+                    description: "librdkafka \(KafkaLibrary.version) cannot talk to Tansu: run scripts/demo.sh --real-broker")
+            }
+            print("Starting a Tansu broker (librdkafka \(KafkaLibrary.version)) …")
+            let broker = try await TansuTestBroker.start(logger: logger)
+            (cluster, tansu) = (broker, broker)
+        } else {
+            print("Starting librdkafka's mock Kafka cluster (3 brokers) …")
+            (cluster, tansu) = (try MockKafkaCluster(brokers: 3, logger: logger), nil)
+        }
+        do {
+            for topic in Topics().all { try await cluster.createTestTopic(topic, partitions: 6) }
+            return try await make(cluster: cluster, tansu: tansu, logger: logger)
+        } catch {
+            await tansu?.stop()
+            throw error
+        }
+    }
+
+    private static func make(cluster: any TestKafkaBroker, tansu: TansuTestBroker?, logger: Logger) async throws
+        -> DemoEnvironment
+    {
         print("  bootstrap=\(cluster.bootstrapServers)")
         print("Starting a throwaway PostgreSQL …")
         let postgres = try await PostgresTestServer.start(logger: logger)
@@ -33,12 +59,13 @@ struct DemoEnvironment: Sendable {
         try "# demo admin\n\(AdminTokens.hash(token: token)) oncall_demo ADMIN\n".write(
             toFile: tokensPath, atomically: true, encoding: .utf8)
         return DemoEnvironment(
-            cluster: cluster, postgres: postgres, database: database, directory: directory, adminToken: token,
+            cluster: cluster, tansu: tansu, postgres: postgres, database: database, directory: directory, adminToken: token,
             tokensPath: tokensPath, commandKey: UUID().uuidString)
     }
 
     func stop() async {
         await postgres.stop()
+        await tansu?.stop()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }

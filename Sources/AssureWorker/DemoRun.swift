@@ -35,7 +35,7 @@ struct DemoRun {
             let node = try WorkerProcess.makeNode(config, logger: logger)
             nodes.append(node)
             services += node.services(
-                extra: [WorkerProcess.adminAPI(config, node: node, registry: registry, logger: logger)])
+                extra: [try WorkerProcess.adminAPI(config, node: node, registry: registry, logger: logger)])
             print("Worker \(index + 1): admin API on http://127.0.0.1:\(port)")
         }
         let script = DemoScript(run: self, apiPort: ports[0], nodes: nodes)

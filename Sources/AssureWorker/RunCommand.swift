@@ -60,7 +60,7 @@ enum WorkerProcess {
         let node = try makeNode(config, logger: logger)
         var extra: [any Service] = []
         if config.httpPort > 0 {
-            extra.append(adminAPI(config, node: node, registry: registry, logger: logger))
+            extra.append(try adminAPI(config, node: node, registry: registry, logger: logger))
         }
         try await node.run(extra: extra, signals: signals)
     }
@@ -76,19 +76,10 @@ enum WorkerProcess {
 
     static func adminAPI(
         _ config: AssureConfiguration, node: WorkerNode, registry: PrometheusCollectorRegistry, logger: Logger
-    ) -> any Service {
+    ) throws -> any Service {
         let context = node.context
-        let tokens: AdminTokens
-        if let path = config.adminTokensPath {
-            do {
-                tokens = try AdminTokens.load(path: path)
-            } catch {
-                logger.error("Admin tokens unusable; the API answers 401", metadata: ["assure.error": "\(error)"])
-                tokens = .none
-            }
-        } else {
-            tokens = .none
-        }
+        // An unreadable or malformed token file is bad configuration: exit with the reason.
+        let tokens = try config.adminTokensPath.map { try AdminTokens.load(path: $0) } ?? .none
         let producer = context.producer
         let client = context.database.client
         let dependencies = AdminAPIDependencies(
@@ -102,7 +93,13 @@ enum WorkerProcess {
                     return false
                 }
             },
-            status: context.status, registry: registry, logger: logger)
+            status: context.status, registry: registry,
+            outboxRefusalSeconds: {
+                try? await client.withConnection { connection in
+                    try await OutboxRepository.oldestRefusalSeconds(on: connection, logger: logger)
+                }
+            },
+            logger: logger)
         return ShutdownMarkingService(
             status: context.status, wrapped: AdminRouter.application(dependencies, port: config.httpPort))
     }

@@ -1,8 +1,22 @@
 import Foundation
 import Logging
+import WorkerRuntime
 
-/// The process's loggers: `ASSURE_LOG_LEVEL` (default `info`), written to standard error.
+/// The process's loggers: `ASSURE_LOG_LEVEL` (default `info`) and `ASSURE_LOG_FORMAT` (`text`, the
+/// default, or `json`), written to standard error.
 enum WorkerLogging {
+    /// Installs the log handler of the process, once, before any command makes a logger. A bad
+    /// `ASSURE_LOG_FORMAT` falls back to text here; `run` refuses it with a one-line reason.
+    static func bootstrap(_ env: [String: String] = ProcessInfo.processInfo.environment) {
+        let format = (try? AssureConfiguration.parseLogFormat(env)) ?? .text
+        switch format {
+        case .text:
+            break  // swift-log's default: text lines on standard error.
+        case .json:
+            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
+        }
+    }
+
     static func makeLogger(_ label: String) -> Logger {
         var logger = Logger(label: label)
         let level = ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))

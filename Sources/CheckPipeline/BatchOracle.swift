@@ -63,12 +63,13 @@ public enum BatchOracle {
                                 "missingCount": .int(seq - expected),
                             ], repair: nil))
                 }
-                expected = seq + 1
+                // Wrapping: a seq of Int64.max ends the ledger (no seq can follow it).
+                expected = seq &+ 1
             }
 
             // Arithmetic of consecutive rows.
             for seq in seqs {
-                guard let row = rows[seq], let previous = rows[seq - 1] else { continue }
+                guard seq > 1, let row = rows[seq], let previous = rows[seq - 1] else { continue }
                 // An AUDIT row records a correction of `users.credits` (a repair's delta), not a ledger movement.
                 let movement = row.type == .audit ? 0 : row.amount
                 let expectedBalance = previous.balanceAfter &+ movement

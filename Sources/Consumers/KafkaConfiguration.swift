@@ -27,6 +27,9 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public var maxBatchSize: Int
     /// How long a batch may wait for more records after its first one. Default 50 ms.
     public var maxBatchWaitMs: Int
+    /// The most key and value bytes one consumer batch carries (a batch ends at the record that
+    /// reaches it), so large values cannot exhaust memory. Default 64 MiB.
+    public var maxBatchBytes: Int = 64 << 20
     /// How long the consumer waits for the caller's answer to a rebalance before it gives up and
     /// fails. Keep it below ``maxPollIntervalMs``. Default 60 000 ms.
     public var rebalanceAnswerTimeoutMs: Int
@@ -39,7 +42,7 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public var reconnectBackoffMaxMs: Int
     /// Fetch tuning applied to consumers by default: without it librdkafka 2.0.2 stalls between
     /// fetches and consumes about 4× slower (`fetch.wait.max.ms=5`, `queued.min.messages=10000000`,
-    /// `queued.max.messages.kbytes=2000000`). Override single keys through ``properties``.
+    /// `queued.max.messages.kbytes`, bounded to 128 MiB). Override single keys through ``properties``.
     public var fetchTuning: [String: String]
     /// Raw librdkafka properties, applied last (they win over the typed fields).
     public var properties: [String: String]
@@ -48,7 +51,9 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public static let defaultFetchTuning: [String: String] = [
         "fetch.wait.max.ms": "5",
         "queued.min.messages": "10000000",
-        "queued.max.messages.kbytes": "2000000",
+        // Prefetch bounded to 128 MiB: enough to keep the consumer busy, not enough to exhaust memory
+        // when values are large.
+        "queued.max.messages.kbytes": "131072",
     ]
 
     public init(

@@ -152,12 +152,13 @@ public final class KafkaConsumerGroup: Service, Sendable {
         for job in state.finish(failure: failure) { job(client) }
     }
 
-    /// Gathers one batch: up to `maxBatchSize` records, for at most `maxBatchWaitMs` after the first.
+    /// Gathers one batch: up to `maxBatchSize` records or `maxBatchBytes` bytes, for at most `maxBatchWaitMs` after the first.
     private static func pollBatch(
         client: RDKafkaClient, state: KafkaConsumerGroupState, configuration: KafkaConfiguration, logger: Logger
     ) {
         var deadline: ContinuousClock.Instant?
         var polled = 0
+        var bytes = 0
         while true {
             var timeoutMs: Int32 = 100
             if let deadline {
@@ -172,7 +173,8 @@ public final class KafkaConsumerGroup: Service, Sendable {
                 if deadline == nil {
                     deadline = .now + .milliseconds(configuration.maxBatchWaitMs)
                 }
-                if state.appendPending(record) >= configuration.maxBatchSize {
+                bytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
+                if state.appendPending(record) >= configuration.maxBatchSize || bytes >= configuration.maxBatchBytes {
                     state.flushPending()
                     return
                 }

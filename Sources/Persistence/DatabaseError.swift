@@ -68,3 +68,25 @@ extension PostgresTransactionError {
     /// The error that made the transaction fail: of BEGIN, of the work inside it, or of COMMIT.
     var cause: (any Error)? { closureError ?? commitError ?? beginError }
 }
+
+extension DatabaseError {
+    /// Whether retrying the same work can succeed: the connection or the pool failed, the server is
+    /// restarting or short of resources, or the transaction lost a serialization race or a deadlock.
+    ///
+    /// Everything else is deterministic: a server refusal of the data (SQLSTATE classes 22 and 54,
+    /// constraints, …) or an error of our own code (encoding, checked arithmetic). Such work is never
+    /// retried forever: a batch is split to find the record at fault (see `ConsumerWorker`).
+    public static func isTransient(_ error: any Error) -> Bool {
+        if error is CancellationError || EntityStateRepository.isVersionConflict(error) { return true }
+        if let error = error as? DatabaseError { return error.code == .unreachable }
+        if let state = sqlState(of: error) {
+            if state == "57014" { return false }  // statement timeout: a smaller batch can pass
+            let transientClasses = ["08", "40", "53", "57", "58"]
+            return transientClasses.contains(where: state.hasPrefix) || state == "55P03" || state == "55006"
+        }
+        if let error = error as? PostgresTransactionError, let cause = error.cause { return isTransient(cause) }
+        // Without a server answer: the connection, the pool or the network.
+        if let error = error as? PSQLError { return error.code != .tooManyParameters }
+        return error is IOError || error is ChannelError
+    }
+}

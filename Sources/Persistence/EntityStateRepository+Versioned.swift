@@ -154,6 +154,12 @@ extension EntityStateRepository {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(rows.count * 256)
         for row in inKeyOrder(rows) { CopyText.append(row, to: &buffer) }
+        // PostgresNIO's copyFrom writes its request without a promise: on a connection that is already
+        // closed (a server restart between two statements) its continuation is never resumed and the
+        // batch would hang for good. Fail like any other query on a closed connection instead.
+        guard !connection.isClosed else {
+            throw DatabaseError(.unreachable, "the connection closed before COPY into assurance.entity_state")
+        }
         // PostgresNIO quotes the table name as one identifier; the inner quotes split schema and table.
         try await connection.copyFrom(
             table: "assurance\".\"entity_state",

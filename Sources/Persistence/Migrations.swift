@@ -2,7 +2,7 @@
 public enum Migrations {
     /// Every migration of this binary, in version order.
     public static let all: [Migration] = [
-        billingReferenceTables, assuranceSchema, entityStateVersions, dayOne, stripeEvents, onCall,
+        billingReferenceTables, assuranceSchema, entityStateVersions, hardening, dayOne, stripeEvents, onCall,
     ]
 
     /// The schema holding the worker's own tables.
@@ -49,10 +49,19 @@ public enum Migrations {
                 created_at timestamptz
             )
             """,
-            // Repairs append the "next seq"; two racing repairs must not both get it.
+            // Repairs append the "next seq"; two racing repairs must not both get it (they also lock
+            // the user's row). Built only on a table that is still empty (created just now): on the
+            // app's live table an index build inside this transaction would block its writes, and
+            // duplicate rows already there would stop every worker from starting.
             """
-            CREATE UNIQUE INDEX IF NOT EXISTS credit_transactions_user_id_seq_key
-                ON public.credit_transactions (user_id, seq)
+            DO $$
+            BEGIN
+                IF NOT EXISTS (SELECT 1 FROM public.credit_transactions LIMIT 1) THEN
+                    CREATE UNIQUE INDEX IF NOT EXISTS credit_transactions_user_id_seq_key
+                        ON public.credit_transactions (user_id, seq);
+                END IF;
+            END
+            $$
             """,
             """
             CREATE TABLE IF NOT EXISTS public.subscription_audit (
@@ -216,6 +225,24 @@ public enum Migrations {
                 )
                 SELECT count(*) FROM changed
             $$
+            """,
+        ]
+    )
+
+    /// Migration 4: the outbox keeps keys byte for byte (binary keys of dead letters) and retries rows
+    /// the broker refused, with backoff, instead of setting them aside.
+    public static let hardening = Migration(
+        version: 4,
+        name: "outbox key bytes and refused-row retries",
+        statements: [
+            "ALTER TABLE assurance.outbox ADD COLUMN IF NOT EXISTS key_bytes bytea",
+            "ALTER TABLE assurance.outbox ADD COLUMN IF NOT EXISTS attempts int NOT NULL DEFAULT 0",
+            "ALTER TABLE assurance.outbox ADD COLUMN IF NOT EXISTS next_attempt_at timestamptz",
+            "ALTER TABLE assurance.outbox ADD COLUMN IF NOT EXISTS refused_since timestamptz",
+            // The few rows waiting out a refusal, to hold back later rows of their key.
+            """
+            CREATE INDEX IF NOT EXISTS outbox_refused_idx ON assurance.outbox (topic, key_bytes, id)
+                WHERE sent_at IS NULL AND refused_since IS NOT NULL
             """,
         ]
     )

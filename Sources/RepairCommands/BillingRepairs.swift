@@ -20,11 +20,15 @@ enum BillingRepairs {
     static func run(_ action: RepairAction, context: Context, apply: Bool, on connection: PostgresConnection)
         async throws -> Outcome
     {
-        switch action {
-        case .syncBalance: try await syncBalance(context, apply: apply, on: connection)
-        case .downgradeToFree: try await downgradeToFree(context, apply: apply, on: connection)
-        case .disableUnlimitedCredits: try await disableUnlimitedCredits(context, apply: apply, on: connection)
-        case .backfillWebhookRecord: try await backfillWebhookRecord(context, apply: apply, on: connection)
+        do {
+            switch action {
+            case .syncBalance: return try await syncBalance(context, apply: apply, on: connection)
+            case .downgradeToFree: return try await downgradeToFree(context, apply: apply, on: connection)
+            case .disableUnlimitedCredits: return try await disableUnlimitedCredits(context, apply: apply, on: connection)
+            case .backfillWebhookRecord: return try await backfillWebhookRecord(context, apply: apply, on: connection)
+            }
+        } catch let problem as BillingDataProblem {
+            return .failure(.init(.failed, problem.detail))
         }
     }
 
@@ -49,13 +53,17 @@ enum BillingRepairs {
                     + "the issue saw \(seenBalance.map(String.init) ?? "?") and \(seenLedger.map(String.init) ?? "?"): "
                     + "wait for the issue to update, then retry")
         }
-        let delta = latest.balanceAfter - user.credits
+        let delta = try BillingDataProblem.checked(
+            latest.balanceAfter.subtractingReportingOverflow(user.credits),
+            "the balance change \(latest.balanceAfter) - \(user.credits)")
+        let nextSeq = try BillingDataProblem.checked(
+            latest.seq.addingReportingOverflow(1), "the next seq after \(latest.seq)")
         let plan: JSONValue = [
             "table": "users", "userId": .string(c.userId), "credits": ["from": .int(user.credits), "to": .int(latest.balanceAfter)],
-            "audit": ["table": "credit_transactions", "type": "AUDIT", "amount": .int(delta), "balanceAfter": .int(latest.balanceAfter), "seq": .int(latest.seq + 1)],
+            "audit": ["table": "credit_transactions", "type": "AUDIT", "amount": .int(delta), "balanceAfter": .int(latest.balanceAfter), "seq": .int(nextSeq)],
         ]
         let audit = LedgerRow(
-            id: c.auditId, userId: c.userId, seq: latest.seq + 1, type: .audit, amount: delta,
+            id: c.auditId, userId: c.userId, seq: nextSeq, type: .audit, amount: delta,
             balanceAfter: latest.balanceAfter, reason: c.command.reason, createdAtMs: c.nowMs)
         user.credits = latest.balanceAfter
         guard apply else { return .success(RepairPlan(action: .syncBalance, plan: plan, audit: [], records: [])) }
@@ -109,7 +117,8 @@ enum BillingRepairs {
             return stale("user \(c.userId) now has unlimitedCredits=\(user.unlimitedCredits), role \(user.role.rawValue)")
         }
         let latest = try await LatestLedgerRow.lock(userId: c.userId, on: connection, logger: c.logger)
-        let seq = (latest?.seq ?? 0) + 1
+        let seq = try BillingDataProblem.checked(
+            (latest?.seq ?? 0).addingReportingOverflow(1), "the next seq after \(latest?.seq ?? 0)")
         let balance = latest?.balanceAfter ?? user.credits
         let plan: JSONValue = [
             "table": "users", "userId": .string(c.userId), "unlimitedCredits": ["from": true, "to": false],
@@ -152,8 +161,8 @@ enum BillingRepairs {
             SELECT type, stripe_payment_intent_id, stripe_invoice_id FROM credit_transactions
             WHERE stripe_event_id = \(eventId) ORDER BY created_at, id LIMIT 1
             """, logger: c.logger)
-        var carrier: (type: String, paymentIntent: String?, invoice: String?)?
-        for try await (type, paymentIntent, invoice) in carriers.decode((String, String?, String?).self) {
+        var carrier: (type: String?, paymentIntent: String?, invoice: String?)?
+        for try await (type, paymentIntent, invoice) in carriers.decode((String?, String?, String?).self) {
             carrier = (type, paymentIntent, invoice)
         }
         guard let carrier else { return stale("no credit_transactions row carries stripe_event_id \(eventId)") }
@@ -195,5 +204,23 @@ enum BillingRepairs {
             VALUES (\(row.id), \(row.userId), \(row.seq), 'AUDIT', \(row.amount), \(row.balanceAfter), \(c.command.reason),
               \(c.command.actor.id), \(c.command.commandId), to_timestamp(\(Double(row.createdAtMs) / 1000)))
             """, logger: c.logger)
+    }
+}
+
+/// Malformed data in the billing tables that a repair reads: a NULL where a value is needed, or
+/// arithmetic that would leave the signed 64-bit range. The command is answered `failed` with the
+/// detail; nothing traps and nothing is retried.
+struct BillingDataProblem: Error, CustomStringConvertible {
+    var detail: String
+    var description: String { detail }
+
+    /// The value of an overflow-reporting operation, or a problem naming `what` overflowed.
+    static func checked(_ result: (partialValue: Int64, overflow: Bool), _ what: @autoclosure () -> String) throws
+        -> Int64
+    {
+        guard !result.overflow else {
+            throw BillingDataProblem(detail: "\(what()) leaves the signed 64-bit range; correct the billing rows first")
+        }
+        return result.partialValue
     }
 }

@@ -34,7 +34,8 @@ struct UserRow: Sendable {
 
     /// Writes tier, credits and the unlimited flag with the next version; returns the snapshot CDC will carry.
     mutating func save(nowMs: Int64, on connection: PostgresConnection, logger: Logger) async throws -> AccountSnapshot {
-        version += 1
+        version = try BillingDataProblem.checked(
+            version.addingReportingOverflow(1), "the next version of users row \(id) after \(version)")
         try await connection.query(
             """
             UPDATE users SET tier = \(tier.rawValue), credits = \(credits), unlimited_credits = \(unlimitedCredits),
@@ -56,10 +57,18 @@ struct LatestLedgerRow: Sendable {
     static func lock(userId: String, on connection: PostgresConnection, logger: Logger) async throws -> LatestLedgerRow? {
         let rows = try await connection.query(
             """
-            SELECT seq, balance_after FROM credit_transactions WHERE user_id = \(userId)
-            ORDER BY seq DESC LIMIT 1 FOR UPDATE
+            SELECT id, seq, balance_after FROM credit_transactions WHERE user_id = \(userId)
+            ORDER BY seq DESC NULLS FIRST LIMIT 1 FOR UPDATE
             """, logger: logger)
-        for try await (seq, balance) in rows.decode((Int64, Int64).self) {
+        // A row without seq or balance_after cannot be built on: the repair fails with the reason.
+        for try await (id, seq, balance) in rows.decode((String?, Int64?, Int64?).self) {
+            guard let seq else {
+                throw BillingDataProblem(detail: "credit_transactions row \(id ?? "?") of user \(userId) has a NULL seq")
+            }
+            guard let balance else {
+                throw BillingDataProblem(
+                    detail: "credit_transactions row \(id ?? "?") of user \(userId) has a NULL balance_after")
+            }
             return LatestLedgerRow(seq: seq, balanceAfter: balance)
         }
         return nil

@@ -3,8 +3,12 @@ public struct AlertEvent: Sendable, Hashable, Codable {
     public var alertId: String
     public var fingerprint: String
     public var severity: Severity
+    /// At most ``maxListedIssueIds`` ids, the highest severity first, then by id.
     public var issueIds: [String]
+    /// The full count, also when ids were left out.
     public var issueCount: Int
+    /// Whether ids were left out of `issueIds`.
+    public var issueIdsTruncated: Bool = false
     public var summary: String
     public var emittedAt: String
     public var dedupWindowSeconds: Int64
@@ -12,6 +16,9 @@ public struct AlertEvent: Sendable, Hashable, Codable {
     public var suppressedSinceLastAlert: Int64
     /// The sum of `atRisk.credits` over the alerted set (null counts as 0).
     public var atRiskCredits: Int64 = 0
+
+    /// Alerts list at most this many issue ids, so no alert comes near the 900 000-byte output limit.
+    public static let maxListedIssueIds = 200
 
     public init(
         alertId: String, fingerprint: String, severity: Severity, issueIds: [String], summary: String,
@@ -35,25 +42,48 @@ public struct DeadLetter: Sendable, Hashable, Codable {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
+    /// The key as text when it is valid UTF-8 without control characters, else nil.
     public var key: String?
+    /// The original key bytes (nil for no key).
+    public var keyBase64: String?
+    /// At most the first 256 KiB of the payload (nil for a tombstone).
     public var payloadBase64: String?
+    /// Whether `payloadBase64` was cut.
+    public var payloadTruncated: Bool
     public var error: String
     public var receivedAt: String
 
     public init(
-        topic: String, partition: Int32, offset: Int64, key: String?, payloadBase64: String?, error: String,
-        receivedAt: String
+        topic: String, partition: Int32, offset: Int64, key: String?, keyBase64: String? = nil,
+        payloadBase64: String?, payloadTruncated: Bool = false, error: String, receivedAt: String
     ) {
         self.topic = topic
         self.partition = partition
         self.offset = offset
         self.key = key
+        self.keyBase64 = keyBase64
         self.payloadBase64 = payloadBase64
+        self.payloadTruncated = payloadTruncated
         self.error = error
         self.receivedAt = receivedAt
     }
 
-    enum CodingKeys: String, CodingKey { case topic, partition, offset, key, payloadBase64, error, receivedAt }
+    enum CodingKeys: String, CodingKey {
+        case topic, partition, offset, key, keyBase64, payloadBase64, payloadTruncated, error, receivedAt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        topic = try c.decode(String.self, forKey: .topic)
+        partition = try c.decode(Int32.self, forKey: .partition)
+        offset = try c.decode(Int64.self, forKey: .offset)
+        key = try c.decodeIfPresent(String.self, forKey: .key)
+        keyBase64 = try c.decodeIfPresent(String.self, forKey: .keyBase64)
+        payloadBase64 = try c.decodeIfPresent(String.self, forKey: .payloadBase64)
+        payloadTruncated = try c.decodeIfPresent(Bool.self, forKey: .payloadTruncated) ?? false
+        error = try c.decode(String.self, forKey: .error)
+        receivedAt = try c.decode(String.self, forKey: .receivedAt)
+    }
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
@@ -61,7 +91,9 @@ public struct DeadLetter: Sendable, Hashable, Codable {
         try c.encode(partition, forKey: .partition)
         try c.encode(offset, forKey: .offset)
         try c.encode(key, forKey: .key)
+        try c.encode(keyBase64, forKey: .keyBase64)
         try c.encode(payloadBase64, forKey: .payloadBase64)
+        try c.encode(payloadTruncated, forKey: .payloadTruncated)
         try c.encode(error, forKey: .error)
         try c.encode(receivedAt, forKey: .receivedAt)
     }

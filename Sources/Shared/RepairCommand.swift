@@ -88,6 +88,7 @@ public struct AuditReference: Sendable, Hashable, Codable {
 
 /// One result per repair command on `billing.assurance.repairs.v1`.
 public struct RepairResult: Sendable, Hashable, Codable {
+    /// The command's id; empty when the command carried no usable one (on the wire: `null`).
     public var commandId: String
     public var issueId: String
     public var outcome: RepairOutcome
@@ -119,7 +120,8 @@ public struct RepairResult: Sendable, Hashable, Codable {
 
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(commandId, forKey: .commandId)
+        // No identifier is empty (contract: 1–200 bytes), so "" unambiguously stands for "none".
+        try c.encode(commandId.isEmpty ? nil : commandId, forKey: .commandId)
         try c.encode(issueId, forKey: .issueId)
         try c.encode(outcome, forKey: .outcome)
         try c.encode(action, forKey: .action)
@@ -128,5 +130,18 @@ public struct RepairResult: Sendable, Hashable, Codable {
         try c.encode(audit, forKey: .audit)
         try c.encodeIfPresent(plan, forKey: .plan)
         try c.encode(processedAt, forKey: .processedAt)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        commandId = try c.decodeIfPresent(String.self, forKey: .commandId) ?? ""
+        issueId = try c.decode(String.self, forKey: .issueId)
+        outcome = try c.decode(RepairOutcome.self, forKey: .outcome)
+        action = try c.decodeIfPresent(String.self, forKey: .action)
+        rejection = try c.decodeIfPresent(RepairRejection.self, forKey: .rejection)
+        detail = try c.decodeIfPresent(String.self, forKey: .detail)
+        audit = try c.decodeIfPresent([AuditReference].self, forKey: .audit) ?? []
+        plan = try c.decodeIfPresent(JSONValue.self, forKey: .plan)
+        processedAt = try c.decode(String.self, forKey: .processedAt)
     }
 }

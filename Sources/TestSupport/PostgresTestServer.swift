@@ -149,6 +149,19 @@ public final class PostgresTestServer: Sendable {
         PostgresServerRegistry.shared.unregister(dataDirectory)
     }
 
+    /// Restarts a server this process started (immediate shutdown, same port and options), as a
+    /// database outage in fault drills. Clients lose their connections and must reconnect.
+    public func restart() async throws {
+        guard let dataDirectory, let binDirectory else {
+            throw PostgresTestServerError("only a server this process started can be restarted")
+        }
+        try await Self.runTool(
+            binDirectory + "/pg_ctl", [
+                "-D", dataDirectory, "-l", dataDirectory + "/server.log", "-m", "immediate", "-w", "-t", "60", "restart",
+            ],
+            asPostgres: (try? Self.postgresUserIfRoot()) != nil, what: "pg_ctl restart")
+    }
+
     // MARK: - Test databases
 
     /// Creates an empty database `<prefix>_<random>` and returns its configuration.

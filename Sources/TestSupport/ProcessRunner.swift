@@ -45,6 +45,15 @@ enum ProcessRunner {
     private static func spawnAndWait(
         _ executable: String, _ arguments: [String], currentDirectory: String?, outputPath: String
     ) throws -> Int32 {
+        let pid = try spawn(executable, arguments, currentDirectory: currentDirectory, outputPath: outputPath)
+        return try waitForExit(pid, executable: executable)
+    }
+
+    /// Starts a child that runs on its own (a server), with stdout/stderr in `outputPath`; the caller
+    /// reaps it with ``exitStatus(_:)`` or ``waitForExit(_:executable:)``. Does not block.
+    static func spawn(
+        _ executable: String, _ arguments: [String], currentDirectory: String?, outputPath: String
+    ) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -65,13 +74,29 @@ enum ProcessRunner {
         guard spawned == 0 else {
             throw PostgresTestServerError("cannot run \(executable): \(String(cString: strerror(spawned)))")
         }
+        return pid
+    }
+
+    /// Blocking: waits for `pid` to exit and returns its status. Call only from a dedicated thread.
+    static func waitForExit(_ pid: pid_t, executable: String) throws -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 {
             guard errno == EINTR else {
                 throw PostgresTestServerError("waitpid for \(executable) failed: errno \(errno)")
             }
         }
-        // WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift does not import.
+        return decode(status)
+    }
+
+    /// The exit status of `pid` if it has exited (and is now reaped), nil while it runs. Does not block.
+    static func exitStatus(_ pid: pid_t) -> Int32? {
+        var status: Int32 = 0
+        return waitpid(pid, &status, WNOHANG) == pid ? decode(status) : nil
+    }
+
+    /// The exit code, or 128 + the signal number. WIFEXITED / WEXITSTATUS / WTERMSIG are macros Swift
+    /// does not import.
+    private static func decode(_ status: Int32) -> Int32 {
         let signal = status & 0x7f
         return signal == 0 ? (status >> 8) & 0xff : 128 + signal
     }

@@ -69,6 +69,7 @@ public final class WorkerFleet: Sendable {
         }
 
         var node: WorkerNode? { state.withLock { $0.node } }
+        var isRunning: Bool { state.withLock { $0.running } }
 
         /// Triggers graceful shutdown and waits until the worker's group has ended.
         func stop() async {
@@ -148,6 +149,9 @@ public final class WorkerFleet: Sendable {
 
     /// Gracefully stops worker `index` (it finishes its batch and leaves the group).
     public func stop(_ index: Int) async { await slots[index].stop() }
+
+    /// Whether worker `index` runs (it was started and has not ended, by a stop or by an error).
+    public func isRunning(_ index: Int) -> Bool { slots[index].isRunning }
 
     func shutdown() async {
         for slot in slots {

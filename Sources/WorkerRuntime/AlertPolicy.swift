@@ -99,11 +99,17 @@ public struct AlertPolicy: Sendable {
     ) -> AlertEvent {
         let severity = issues.map(\.severity).max() ?? .error
         let expires = nowMs + dedupWindowMs
+        // At most `maxListedIssueIds`, the highest severity first, then by id; the count and the
+        // fingerprint stay over the full set.
+        let listed = issues.sorted { ($1.severity, $0.issueId) < ($0.severity, $1.issueId) }
+            .prefix(AlertEvent.maxListedIssueIds).map(\.issueId)
         var event = AlertEvent(
-            alertId: alertId(), fingerprint: fingerprint, severity: severity, issueIds: ids,
+            alertId: alertId(), fingerprint: fingerprint, severity: severity, issueIds: Array(listed),
             summary: Self.summary(issues, severity: severity), emittedAt: Timestamp.format(nowMs),
             dedupWindowSeconds: dedupWindowMs / 1000, windowExpiresAt: Timestamp.format(expires),
             suppressedSinceLastAlert: state.suppressedSinceLastAlert)
+        event.issueCount = ids.count
+        event.issueIdsTruncated = ids.count > listed.count
         event.atRiskCredits = AssuranceReport.sumCredits(issues.map(\.atRisk))
         state.lastAlertedFingerprint = fingerprint
         state.lastAlertWindowExpiresMs = expires

@@ -33,6 +33,8 @@ public struct AuditRunner: Sendable {
         public var ledgerRows: Int
         public var users: Int
         public var differences: [Difference]
+        /// Billing rows the audit left out (NULL columns, seq below 1), each with the reason.
+        public var unusableRows: [String] = []
         public var isClean: Bool { differences.isEmpty }
     }
 
@@ -70,9 +72,11 @@ public struct AuditRunner: Sendable {
                 ledger: tables.ledger, accounts: tables.accounts, webhooks: tables.webhooks, gates: gates,
                 stripe: stripe, watermarkMs: watermark, settings: settings.checks, bootstrapUpdatedAtMs: updatedAt)
             let streaming = try await IssueRepository.open(on: connection, logger: logger)
-            return Report(
+            var report = Report(
                 oracleIssues: expected.count, streamingIssues: streaming.count, ledgerRows: tables.ledger.count,
                 users: tables.userCount, differences: Self.compare(expected: expected, streaming: streaming))
+            report.unusableRows = tables.unusableRows
+            return report
         }
     }
 
@@ -103,19 +107,35 @@ struct BillingTableSnapshot {
     var accounts: [AccountSnapshot] = []
     var webhooks: [WebhookRecord] = []
     var userCount = 0
+    /// Billing rows left out because the checks cannot use them, each with the reason.
+    var unusableRows: [String] = []
 
     static func load(on connection: PostgresConnection, logger: Logger) async throws -> BillingTableSnapshot {
         var snapshot = BillingTableSnapshot()
         let ledger = try await connection.query(
             """
             SELECT id, user_id, seq, type, amount, balance_after, stripe_event_id, stripe_payment_intent_id,
-              stripe_invoice_id, reason, (extract(epoch from created_at) * 1000)::bigint
+              stripe_invoice_id, reason,
+              CASE WHEN isfinite(created_at) THEN (extract(epoch from created_at) * 1000)::bigint END
             FROM credit_transactions ORDER BY user_id, seq
             """, logger: logger)
+        // Rows the checks cannot use (NULL columns, seq below 1) are left out and reported, never trapped on.
         for try await (id, user, seq, type, amount, balance, event, intent, invoice, reason, created) in ledger.decode(
-            (String, String, Int64, String, Int64, Int64, String?, String?, String?, String?, Int64).self)
+            (String, String?, Int64?, String?, Int64?, Int64?, String?, String?, String?, String?, Int64?).self)
         {
-            guard let type = LedgerType(rawValue: type) else { continue }
+            guard let user, let seq, let typeText = type, let amount, let balance, let created else {
+                let missing = [
+                    ("user_id", user == nil), ("seq", seq == nil), ("type", type == nil), ("amount", amount == nil),
+                    ("balance_after", balance == nil), ("created_at", created == nil),
+                ].filter(\.1).map(\.0)
+                snapshot.unusableRows.append("credit_transactions row \(id): NULL \(missing.joined(separator: ", "))")
+                continue
+            }
+            guard seq >= 1 else {
+                snapshot.unusableRows.append("credit_transactions row \(id): seq \(seq) is below 1")
+                continue
+            }
+            guard let type = LedgerType(rawValue: typeText) else { continue }
             snapshot.ledger.append(
                 LedgerRow(
                     id: id, userId: user, seq: seq, type: type, amount: amount, balanceAfter: balance,
@@ -125,17 +145,19 @@ struct BillingTableSnapshot {
         // Tiers before each repair downgrade, dated at the epoch so the current row takes over from then.
         let audits = try await connection.query(
             """
-            SELECT user_id, from_tier, (extract(epoch from created_at) * 1000)::bigint FROM subscription_audit
-            ORDER BY created_at
+            SELECT user_id, from_tier, CASE WHEN isfinite(created_at) THEN (extract(epoch from created_at) * 1000)::bigint END
+            FROM subscription_audit ORDER BY created_at
             """, logger: logger)
         var downgrades: [String: [(tier: String, atMs: Int64)]] = [:]
-        for try await (user, tier, at) in audits.decode((String, String?, Int64).self) {
+        for try await (user, tier, at) in audits.decode((String?, String?, Int64?).self) {
+            guard let user, let at else { continue }
             downgrades[user, default: []].append((tier ?? "FREE", at))
         }
         let users = try await connection.query(
             """
             SELECT id, role, tier, coalesce(credits, 0), coalesce(unlimited_credits, false), stripe_customer_id,
-              stripe_subscription_id, subscription_status, (extract(epoch from updated_at) * 1000)::bigint, version
+              stripe_subscription_id, subscription_status,
+              CASE WHEN isfinite(updated_at) THEN (extract(epoch from updated_at) * 1000)::bigint END, version
             FROM users ORDER BY id
             """, logger: logger)
         for try await (id, role, tier, credits, unlimited, customer, subscription, status, updated, version) in users
@@ -161,7 +183,8 @@ struct BillingTableSnapshot {
         let webhooks = try await connection.query(
             """
             SELECT event_id, type, stripe_payment_intent_id, stripe_invoice_id,
-              (extract(epoch from processed_at) * 1000)::bigint, coalesce(source, 'stripe')
+              CASE WHEN isfinite(processed_at) THEN (extract(epoch from processed_at) * 1000)::bigint END,
+              coalesce(source, 'stripe')
             FROM stripe_webhook_events ORDER BY event_id
             """, logger: logger)
         for try await (id, type, intent, invoice, processed, source) in webhooks.decode(

@@ -73,7 +73,7 @@ public struct BatchProcessor: Sendable {
         self.client = client
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
-        self.decoder = RecordDecoder(topics: settings.topics)
+        self.decoder = RecordDecoder(topics: settings.topics, maxFutureMs: settings.maxFutureSeconds * 1000)
         self.codec = EntityStateCodec(settings: settings.checks)
         self.commands = CommandProcessor(
             client: client, settings: settings, logger: logger, clock: clock, cache: cache)

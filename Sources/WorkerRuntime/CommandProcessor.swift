@@ -39,26 +39,57 @@ public struct CommandProcessor: Sendable {
 
     /// Processes one command record; `false` when an earlier owner of the partition already did.
     ///
-    /// A command the database refuses (a constraint, a bad value: an SQL error, not a lost connection)
-    /// is answered `rejected` / `failed` with the reason, in a transaction of its own, and nothing of it
-    /// is applied; connection failures are thrown, so the batch is retried.
+    /// A command the database refuses (a constraint, a bad value, malformed billing rows: anything
+    /// retrying cannot fix) is answered `rejected` / `failed` with the reason, in a transaction of its
+    /// own, and nothing of it is applied; transient failures are thrown, so the batch is retried. The
+    /// failure path cannot wedge: if even remembering the `failed` answer is refused, the answer goes
+    /// out unremembered, and if that is refused too, the offset moves past the command alone.
     @discardableResult
     public func process(_ record: InboundRecord) async throws -> Bool {
         do {
             return try await process(record, failure: nil)
         } catch let error where Self.isRefusal(error) {
+            let detail = DatabaseError.describe(error)
             logger.error("Repair command failed in the database", metadata: ["assure.error": "\(String(reflecting: error))"])
-            return try await process(record, failure: DatabaseError.describe(error))
+            do {
+                return try await process(record, failure: detail)
+            } catch let second where Self.isRefusal(second) {
+                logger.error(
+                    "Recording the failed command was refused too; answering without remembering it",
+                    metadata: ["assure.error": "\(DatabaseError.describe(second))"])
+                do {
+                    return try await process(record, failure: detail, remember: false)
+                } catch let third where Self.isRefusal(third) {
+                    logger.critical(
+                        "Answering the failed command was refused; moving past it without an answer",
+                        metadata: ["assure.error": "\(DatabaseError.describe(third))"])
+                    return try await skip(record)
+                }
+            }
         }
     }
 
-    /// SQL errors of the command itself; not serialization failures, deadlocks or unavailability, which retry.
+    /// Whatever retrying cannot fix; not serialization failures, deadlocks or unavailability.
     static func isRefusal(_ error: any Error) -> Bool {
-        guard let state = DatabaseError.sqlState(of: error) else { return false }
-        return !(state.hasPrefix("40") || state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57"))
+        !DatabaseError.isTransient(error) && !Task.isCancelled
     }
 
-    func process(_ record: InboundRecord, failure: String?) async throws -> Bool {
+    /// Stores the offset past `record` and nothing else.
+    func skip(_ record: InboundRecord) async throws -> Bool {
+        let partition = TopicPartition(topic: record.topic, partition: record.partition)
+        return try await client.withTransaction(logger: logger) { connection -> Bool in
+            let stored = try await OffsetRepository.lockForBatch(
+                group: settings.groupId, partitions: [partition], on: connection, logger: logger)
+            guard record.offset >= stored[partition] ?? 0 else { return false }
+            try await OffsetRepository.store(
+                group: settings.groupId,
+                positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, skipped: 1)],
+                on: connection, logger: logger)
+            return true
+        }
+    }
+
+    func process(_ record: InboundRecord, failure: String?, remember: Bool = true) async throws -> Bool {
         let nowMs = clock()
         let partition = TopicPartition(topic: record.topic, partition: record.partition)
         return try await client.withTransaction(logger: logger) { connection -> Bool in
@@ -67,13 +98,15 @@ public struct CommandProcessor: Sendable {
             guard record.offset >= stored[partition] ?? 0 else { return false }
             let result =
                 if let failure {
-                    try await failed(record, detail: failure, nowMs: nowMs, on: connection)
+                    try await failed(record, detail: failure, remember: remember, nowMs: nowMs, on: connection)
                 } else {
                     try await handle(record, nowMs: nowMs, on: connection)
                 }
             var outbox = [
                 OutboundMessage(
-                    topic: settings.topics.repairs, key: Array(result.result.commandId.utf8),
+                    // Without a usable commandId the result is keyed by the command record's own key.
+                    topic: settings.topics.repairs,
+                    key: result.result.commandId.isEmpty ? record.key : Array(result.result.commandId.utf8),
                     value: Array(try IssueEventCoding.encoder.encode(result.result)))
             ]
             outbox.append(contentsOf: try result.events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
@@ -99,14 +132,14 @@ public struct CommandProcessor: Sendable {
     }
 
     /// The `failed` answer to a command whose transaction the database refused; remembered like any result.
-    func failed(_ record: InboundRecord, detail: String, nowMs: Int64, on connection: PostgresConnection) async throws
-        -> Handled
-    {
+    func failed(
+        _ record: InboundRecord, detail: String, remember: Bool, nowMs: Int64, on connection: PostgresConnection
+    ) async throws -> Handled {
         let command = try? CommandDecoder.decode(record.value ?? []).get()
         let result = RepairResult(
-            commandId: command?.commandId ?? record.keyString ?? "", issueId: command?.issueId ?? "", outcome: .rejected,
-            action: nil, rejection: .failed, detail: detail, processedAt: Timestamp.format(nowMs))
-        if let command {
+            commandId: command?.commandId ?? "", issueId: command?.issueId ?? "", outcome: .rejected,
+            action: nil, rejection: .failed, detail: String(detail.prefix(2000)), processedAt: Timestamp.format(nowMs))
+        if let command, remember {
             try await ProcessedCommandRepository.record(
                 result, actor: command.actor.id, reason: command.reason, on: connection, logger: logger)
         }
@@ -121,7 +154,7 @@ public struct CommandProcessor: Sendable {
         case .failure(let error):
             // An unreadable command is answered (so its sender hears why) but not remembered: it has no trustworthy id.
             let result = RepairResult(
-                commandId: error.commandId ?? record.keyString ?? "", issueId: error.issueId ?? "", outcome: .rejected,
+                commandId: error.commandId ?? "", issueId: error.issueId ?? "", outcome: .rejected,
                 action: nil, rejection: .invalid, detail: error.reason, processedAt: Timestamp.format(nowMs))
             return Handled(result: result, events: [])
         }

@@ -44,7 +44,8 @@ public struct ConsumerWorker: Service {
                 var pipeline = BatchPipeline(
                     processor: processor, logger: logger,
                     sequential: { try await processWithRetry($0, bypassingCache: $1) },
-                    committed: { summary in
+                    committed: { [status] summary in
+                        status.batchCommitted(nowMs: WallClock.nowMs())
                         if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
                             relayWakeup.signal()
                             alertWakeup.signal()
@@ -53,12 +54,16 @@ public struct ConsumerWorker: Service {
                 for await event in group.events {
                     switch event {
                     case .records(let batch):
+                        status.batchStarted(nowMs: WallClock.nowMs())
                         // Delivered, whatever becomes of the records (contract, *Input health*).
                         await inputHealth.recordDelivery(of: batch.records)
                         try await pipeline.submit(batch.records, commits: &commits)
+                        var waiting: Int64 = 0
                         for (partition, lag) in group.lag(after: batch.nextOffsets) {
                             metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
+                            waiting += max(0, lag)
                         }
+                        status.lag(waiting, nowMs: WallClock.nowMs())
                     case .partitionsAssigned(let assignment):
                         try await pipeline.drain(commits: &commits)
                         // Cached states of partitions another worker took over would only cost redos.
@@ -72,6 +77,8 @@ public struct ConsumerWorker: Service {
                         // The batch in flight commits before the partitions go.
                         try await pipeline.drain(commits: &commits)
                         processor.cache.removeAll()
+                        status.resetProgress()
+                        metrics.removeConsumerLag(revocation.partitions)
                         revocation.done()
                     }
                 }
@@ -81,39 +88,26 @@ public struct ConsumerWorker: Service {
         }
     }
 
+    /// The stored offsets of newly assigned partitions; a database away for a while (restarting,
+    /// unreachable) is waited out rather than ending the worker.
     func loadOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        var attempt = 0
-        while true {
-            do {
-                return try await client.withConnection { connection in
-                    try await OffsetRepository.load(
-                        group: settings.groupId, partitions: partitions, on: connection, logger: logger)
-                }
-            } catch {
-                attempt += 1
-                guard attempt < 10 else { throw error }
-                logger.warning("Loading offsets failed; retrying", metadata: ["assure.error": "\(error)"])
-                try await Task.sleep(for: .milliseconds(200 * attempt))
+        try await TransientRetry.run(logger: logger) {
+            try await client.withConnection { connection in
+                try await OffsetRepository.load(
+                    group: settings.groupId, partitions: partitions, on: connection, logger: logger)
             }
         }
     }
 
-    /// A batch is never skipped: database failures are retried with backoff; a record the bad-record
-    /// policy says must stop the worker ends it.
+    /// A batch is never skipped and never stops the worker (see
+    /// ``BatchProcessor/processIsolatingRefusals(_:bypassingCache:)``); a record the bad-record policy
+    /// says must stop the worker ends it.
     func processWithRetry(_ records: [InboundRecord], bypassingCache: Bool) async throws -> BatchProcessor.Summary {
-        var attempt = 0
-        while true {
-            do {
-                return try await processor.process(records, bypassingCache: bypassingCache)
-            } catch let error as BatchProcessor.UnusableRecord {
-                logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
-                throw error
-            } catch {
-                attempt += 1
-                logger.error(
-                    "Batch failed; retrying", metadata: ["assure.error": "\(String(reflecting: error))", "assure.attempt": "\(attempt)"])
-                try await Task.sleep(for: .milliseconds(min(5000, 100 * (1 << min(attempt, 6)))))
-            }
+        do {
+            return try await processor.processIsolatingRefusals(records, bypassingCache: bypassingCache)
+        } catch let error as BatchProcessor.UnusableRecord {
+            logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
+            throw error
         }
     }
 }

@@ -4,18 +4,24 @@ import Persistence
 import PostgresNIO
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// Publishes outbox rows (issue events, alerts, repair results, dead letters) and marks them sent.
 ///
 /// One relay publishes at a time across the cluster (a transaction-scoped advisory lock), so rows go
 /// out in outbox order, which is version order per issue; a row is marked sent only after its
 /// delivery report, so delivery is at least once and nothing is lost when a worker dies.
+///
+/// No row is ever dropped: a row the cluster refuses (a missing topic, an ACL, a size limit, a fatal
+/// producer error) stays pending and is tried again with backoff (`OutboxRepository.markRefused`),
+/// holding back only the later rows of its topic and key. A fatal producer error replaces the
+/// relay's producer with a new one.
 public struct OutboxRelay: Service {
     /// Advisory lock id of the relay ("assure outbox" in ASCII, truncated).
     static let lockId: Int64 = 0x6173_7375_7265_6f62
 
     let client: PostgresClient
-    let producer: KafkaProducer
+    let producers: ProducerSlot
     let wakeup: WakeupSignal
     let pollIntervalMs: Int64
     let batchSize: Int
@@ -24,10 +30,10 @@ public struct OutboxRelay: Service {
 
     public init(
         client: PostgresClient, producer: KafkaProducer, wakeup: WakeupSignal, pollIntervalMs: Int64 = 200,
-        batchSize: Int = 2000, logger: Logger
+        batchSize: Int = 2000, makeProducer: (@Sendable () throws -> KafkaProducer)? = nil, logger: Logger
     ) {
         self.client = client
-        self.producer = producer
+        self.producers = ProducerSlot(producer, make: makeProducer, logger: logger)
         self.wakeup = wakeup
         self.pollIntervalMs = pollIntervalMs
         self.batchSize = batchSize
@@ -51,6 +57,7 @@ public struct OutboxRelay: Service {
         for _ in 0..<20 {
             guard let published = try? await relayOnce(), published > 0 else { break }
         }
+        await producers.shutdownSpare()
     }
 
     func backlog() async throws -> Int64 {
@@ -70,33 +77,101 @@ public struct OutboxRelay: Service {
             guard acquired else { return 0 }
             let entries = try await OutboxRepository.pending(limit: batchSize, on: connection, logger: logger)
             guard !entries.isEmpty else { return 0 }
+            let producer = producers.current
             let results = await producer.send(entries.map(\.message))
-            // Mark only the delivered prefix, so the rest goes out again in order. A row the cluster refuses
-            // for good (for example too large for the broker) is set aside with its error rather than
-            // blocking every row behind it.
+            // Mark what was delivered, except rows behind an undelivered row of the same topic and
+            // key: they go out again after it (at least once, in per-key order). Refused rows stay
+            // pending with their error and a backoff.
             var sent: [Int64] = []
             var refused: [(id: Int64, error: String)] = []
+            var held = Set<HeldKey>()
+            var fatal = false
             for (entry, result) in zip(entries, results) {
-                if case .failure(let error) = result {
-                    guard !error.isRetriable, error.code != .messageTimedOut else {
-                        logger.warning(
-                            "Outbox row not delivered; it will be retried",
-                            metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
-                        break
-                    }
-                    logger.error(
-                        "Outbox row refused by the cluster; set aside in assurance.outbox with its error",
-                        metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
-                    refused.append((entry.id, "\(error)"))
+                let key = entry.message.key.map { HeldKey(topic: entry.message.topic, key: $0) }
+                if let key, held.contains(key) { continue }
+                guard case .failure(let error) = result else {
+                    sent.append(entry.id)
+                    continue
                 }
-                sent.append(entry.id)
+                if let key { held.insert(key) }
+                if error.isRetriable || error.code == .messageTimedOut {
+                    logger.warning(
+                        "Outbox row not delivered; it will be retried",
+                        metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+                    continue
+                }
+                fatal = fatal || error.isFatal || error.code == .fatal
+                logger.error(
+                    "Outbox row refused by the cluster; it stays pending and is retried with backoff",
+                    metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+                metrics.refusedDelivery(topic: entry.message.topic)
+                refused.append((entry.id, String("\(error)".prefix(2000))))
             }
+            if fatal { await producers.replace(producer) }
             try await OutboxRepository.markRefused(refused, on: connection, logger: logger)
             try await OutboxRepository.markSent(ids: sent, on: connection, logger: logger)
             var byTopic: [String: Int] = [:]
-            for entry in entries.prefix(sent.count) { byTopic[entry.message.topic, default: 0] += 1 }
+            let sentIds = Set(sent)
+            for entry in entries where sentIds.contains(entry.id) { byTopic[entry.message.topic, default: 0] += 1 }
             for (topic, count) in byTopic { metrics.published(topic: topic, count: count) }
             return sent.count
         }
+    }
+}
+
+/// A topic and key whose later rows wait for an undelivered row.
+struct HeldKey: Hashable {
+    var topic: String
+    var key: [UInt8]
+}
+
+/// The relay's producer, replaced by a new one after a fatal error (an idempotent producer in a fatal
+/// state refuses everything until recreated).
+final class ProducerSlot: Sendable {
+    private let slot: Mutex<KafkaProducer>
+    private let original: KafkaProducer
+    private let make: (@Sendable () throws -> KafkaProducer)?
+    private let logger: Logger
+
+    init(_ producer: KafkaProducer, make: (@Sendable () throws -> KafkaProducer)?, logger: Logger) {
+        self.slot = Mutex(producer)
+        self.original = producer
+        self.make = make
+        self.logger = logger
+    }
+
+    var current: KafkaProducer { slot.withLock { $0 } }
+
+    /// Replaces `failed` (if it is still the current one) with a new producer.
+    func replace(_ failed: KafkaProducer) async {
+        guard let make else {
+            logger.critical("Kafka producer in a fatal state and no way to recreate it")
+            return
+        }
+        let fresh: KafkaProducer
+        do {
+            fresh = try make()
+        } catch {
+            logger.critical("Recreating the Kafka producer failed", metadata: ["assure.error": "\(error)"])
+            return
+        }
+        let replaced = slot.withLock { current -> Bool in
+            guard current === failed else { return false }
+            current = fresh
+            return true
+        }
+        guard replaced else {
+            await fresh.shutdown(timeoutMs: 0)
+            return
+        }
+        logger.warning("Kafka producer recreated after a fatal error")
+        // The node's own producer is shut down with the node; a replaced spare is shut down here.
+        if failed !== original { await failed.shutdown(timeoutMs: 1000) }
+    }
+
+    /// Shuts down a producer made here, when the relay stops.
+    func shutdownSpare() async {
+        let current = self.current
+        if current !== original { await current.shutdown(timeoutMs: 5000) }
     }
 }

@@ -1,4 +1,5 @@
 import Metrics
+import Shared
 
 /// The worker's metric names (snake_case, `_total` / `_seconds` suffixes) and handles.
 public struct WorkerMetrics: Sendable {
@@ -42,13 +43,39 @@ public struct WorkerMetrics: Sendable {
     }
 
     public func consumerLag(topic: String, partition: Int32, lag: Int64) {
+        Self.lagGauge(topic: topic, partition: partition).record(lag)
+    }
+
+    /// Drops the lag gauges of partitions this worker no longer owns (revoked in a rebalance, or left
+    /// behind at shutdown), so dashboards do not show their last lag forever.
+    public func removeConsumerLag(_ partitions: [TopicPartition]) {
+        for partition in partitions { Self.lagGauge(topic: partition.topic, partition: partition.partition).destroy() }
+    }
+
+    private static func lagGauge(topic: String, partition: Int32) -> Gauge {
         Gauge(label: "assure_consumer_lag_records", dimensions: [("topic", topic), ("partition", String(partition))])
-            .record(lag)
     }
 }
 
 extension WorkerMetrics {
     public func alert(emitted: Bool) {
         Counter(label: emitted ? "assure_alerts_emitted_total" : "assure_alerts_suppressed_total").increment()
+    }
+}
+
+extension WorkerMetrics {
+    /// A batch PostgreSQL refused for a deterministic reason (it is then split to find the record at fault).
+    public func failedBatch() {
+        Counter(label: "assure_batches_failed_total").increment()
+    }
+
+    /// An input record PostgreSQL refused, dead-lettered with the database's reason.
+    public func poisonRecord(topic: String) {
+        Counter(label: "assure_poison_records_total", dimensions: [("topic", topic)]).increment()
+    }
+
+    /// An output message the broker refused; it stays in the outbox and is retried.
+    public func refusedDelivery(topic: String) {
+        Counter(label: "assure_deliveries_refused_total", dimensions: [("topic", topic)]).increment()
     }
 }

@@ -65,6 +65,13 @@ public struct WorkerNode: Sendable {
             topics: topics.inputs + [topics.commands], configuration: kafka, logger: logger)
     }
 
+    /// The Kafka settings the node's clients were made with (for a producer made anew).
+    var producerConfiguration: KafkaConfiguration {
+        var kafka = configuration.kafka
+        kafka.groupID = configuration.settings.groupId
+        return kafka
+    }
+
     public var context: Context {
         Context(
             database: database, producer: producer, status: status,
@@ -82,7 +89,13 @@ public struct WorkerNode: Sendable {
         return [
             DatabaseService(database: database, ready: ready),
             producer,
-            GatedService(ready, OutboxRelay(client: client, producer: producer, wakeup: relayWakeup, logger: logger)),
+            GatedService(
+                ready,
+                OutboxRelay(
+                    client: client, producer: producer, wakeup: relayWakeup,
+                    makeProducer: { [kafka = producerConfiguration, logger] in
+                        try KafkaProducer(configuration: kafka, logger: logger)
+                    }, logger: logger)),
             GatedService(
                 ready,
                 ConsumerWorker(

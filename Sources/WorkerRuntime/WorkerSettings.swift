@@ -28,14 +28,24 @@ public struct WorkerSettings: Sendable {
     public var stateCacheEntries: Int
     /// `ASSURE_STALL_MS`: how long a record may wait on a silent input before the input is stalled.
     public var stallMs: Int64
+    /// `ASSURE_MAX_FUTURE_S`: how far an event time may lie ahead of the worker's clock.
+    public var maxFutureSeconds: Int64
+    /// `ASSURE_PROGRESS_TIMEOUT_S`: no progress (or a refused outbox row) this long makes `/readyz` answer 503.
+    public var progressTimeoutSeconds: Int64
+    /// `ASSURE_BATCH_MAX_BYTES`: most payload bytes consumed into one batch.
+    public var batchMaxBytes: Int
 
     public init(
         groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
         batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000,
-        stallMs: Int64 = 300_000
+        stallMs: Int64 = 300_000,
+        maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, batchMaxBytes: Int = 64 << 20
     ) {
+        self.maxFutureSeconds = maxFutureSeconds
+        self.progressTimeoutSeconds = progressTimeoutSeconds
+        self.batchMaxBytes = batchMaxBytes
         self.groupId = groupId
         self.topics = topics
         self.checks = checks

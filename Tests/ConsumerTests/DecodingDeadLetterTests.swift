@@ -46,7 +46,13 @@ struct DecodingDeadLetterTests {
         #expect(text.contains(#""error":"a\/b""#) == false)
         #expect(text.contains(#""topic":"billing.plan-gates.v1""#))
         let object = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
-        #expect(Set(object.keys) == ["topic", "partition", "offset", "key", "payloadBase64", "error", "receivedAt"])
+        #expect(
+            Set(object.keys) == [
+                "topic", "partition", "offset", "key", "keyBase64", "payloadBase64", "payloadTruncated", "error",
+                "receivedAt",
+            ])
+        #expect(text.contains(#""keyBase64":null"#))
+        #expect(object["payloadTruncated"] as? Bool == false)
         #expect(object["error"] as? String == "a/b")
         #expect(object["receivedAt"] as? String == "1970-01-01T00:00:00.000Z")
         #expect((object["offset"] as? NSNumber)?.int64Value == 7)

@@ -115,7 +115,10 @@ struct MigrationTests {
                 "resolved_at", "resolution", "snoozed_until", "action_basis",
             ],
             "issue_events": ["issue_id", "version", "event"],
-            "outbox": ["id", "topic", "key", "payload", "created_at", "sent_at", "refused_error"],
+            "outbox": [
+                "id", "topic", "key", "payload", "created_at", "sent_at", "refused_error", "key_bytes", "attempts",
+                "next_attempt_at", "refused_since",
+            ],
             "processed_commands": ["command_id", "issue_id", "result", "processed_at", "actor", "reason"],
             "alert_policy_state": ["id", "state"],
             "stripe_events": [
@@ -143,7 +146,7 @@ struct MigrationTests {
             #expect(
                 partialIndexes == [
                     "entity_state_settle_deadline_idx", "entity_state_stale_at_idx", "issues_snoozed_until_idx",
-                    "outbox_unsent_idx",
+                    "outbox_refused_idx", "outbox_unsent_idx",
                 ])
         }
     }
@@ -193,7 +196,7 @@ struct MigrationTests {
             #expect(error?.code == .migrationFailed)
             #expect(error?.reason.contains("migration 1000 (broken)") == true, "\(error?.reason ?? "")")
             #expect(error?.reason.contains("42883") == true)
-            // The whole run was one transaction: not even the good migrations stuck.
+            // The whole run was one transaction: not even the real migrations stuck.
             #expect(try await database.appliedMigrationVersions() == [])
             let applied = try await database.migrate()
             #expect(applied.applied.map(\.version) == Self.all)

@@ -33,7 +33,11 @@ import WorkerRuntime
             #expect(alerts.count == 1)
             let open = try await driver.openIssues()
             let worthy = AlertPolicy.alertWorthy(open).map(\.issueId).sorted()
-            #expect(alerts.first?.issueIds == worthy)
+            // Listed the highest severity first, then by id (the contract's order).
+            let listed = AlertPolicy.alertWorthy(open).sorted { ($1.severity, $0.issueId) < ($0.severity, $1.issueId) }
+                .map(\.issueId)
+            #expect(alerts.first?.issueIds == listed)
+            #expect(alerts.first?.issueIdsTruncated == false)
             #expect(alerts.first?.issueCount == worthy.count)
             #expect(alerts.first?.fingerprint == AlertPolicy.fingerprint(of: worthy))
             #expect(alerts.first?.severity == .critical)

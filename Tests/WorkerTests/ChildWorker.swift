@@ -18,7 +18,8 @@ final class ChildWorker: Sendable {
         throw WorkerProbe.Timeout(description: "assure-worker is not built: run swift build first")
     }
 
-    init(env: WorkerTestEnvironment, settleMs: Int64) throws {
+    /// A worker of `env`'s group; `overrides` (for example `ASSURE_HTTP_PORT`) are applied last.
+    init(env: WorkerTestEnvironment, settleMs: Int64, overrides: [String: String] = [:]) throws {
         executable = try Self.executableURL()
         var environment = ProcessInfo.processInfo.environment
         environment["ASSURE_KAFKA_BROKERS"] = env.cluster.bootstrapServers
@@ -32,6 +33,7 @@ final class ChildWorker: Sendable {
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
         environment["ASSURE_COMMAND_KEY"] = "test-command-key"
+        environment.merge(overrides) { _, override in override }
         self.environment = environment
     }
 
@@ -86,6 +88,19 @@ final class ChildWorker: Sendable {
     func kill() async {
         await signal(SIGKILL)
     }
+
+    /// SIGSTOP: the process freezes (no heartbeats, no commits) until ``resume()``.
+    func suspend() {
+        if let child = process.withLock({ $0 }) { Foundation.kill(child.processIdentifier, SIGSTOP) }
+    }
+
+    /// SIGCONT after ``suspend()``.
+    func resume() {
+        if let child = process.withLock({ $0 }) { Foundation.kill(child.processIdentifier, SIGCONT) }
+    }
+
+    /// Whether the child process is still alive.
+    var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
 
     /// SIGTERM and wait for a graceful exit.
     func terminate() async {

@@ -13,7 +13,12 @@ import WorkerRuntime
     }
 
     @Test func everyCheckOpensItsIssueWithTheContractsFieldsAndSelfHealingOnesResolveWhenFixed() async throws {
-        let env = try await WorkerTestEnvironment.make()
+        try await Self.everyCheckScenario(try await WorkerTestEnvironment.make())
+    }
+
+    /// Every check opens its issue with the contract's fields, and the self-healing ones resolve when
+    /// fixed; shared with the real-broker suite.
+    static func everyCheckScenario(_ env: WorkerTestEnvironment) async throws {
         let traffic = Self.traffic()
         let expected = traffic.expectedIssueIds
         #expect(Set(expected.compactMap(CheckKind.of(issueId:))) == Set(CheckKind.allCases).subtracting([.inputStalled]))

@@ -6,9 +6,10 @@ import Shared
 import TestSupport
 import WorkerRuntime
 
-/// One mock Kafka cluster per test process, a fresh database and a fresh topic prefix per test.
+/// One mock Kafka cluster per test process (or the Tansu broker of the real-broker suite), a fresh
+/// database and a fresh topic prefix per test.
 struct WorkerTestEnvironment: Sendable {
-    let cluster: MockKafkaCluster
+    let cluster: any TestKafkaBroker
     let database: DatabaseConfiguration
     let topics: Topics
     let groupId: String
@@ -19,16 +20,20 @@ struct WorkerTestEnvironment: Sendable {
         try! MockKafkaCluster(brokers: 3, logger: Logger(label: "assure.test.mock"))
     }()
 
-    static func make(partitions: Int = 4, createTopics: Bool = true) async throws -> WorkerTestEnvironment {
+    /// A fresh database and topic prefix on `broker` (the shared mock cluster when nil).
+    static func make(
+        partitions: Int = 4, createTopics: Bool = true, broker: (any TestKafkaBroker)? = nil
+    ) async throws -> WorkerTestEnvironment {
+        let cluster = broker ?? sharedCluster
         var logger = Logger(label: "assure.test")
         logger.logLevel = ProcessInfo.processInfo.environment["ASSURE_TEST_LOG_LEVEL"].flatMap { Logger.Level(rawValue: $0) } ?? .warning
         let server = try await PostgresTestServer.shared()
         let database = try await server.createDatabase(prefix: "worker")
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let topics = Topics(prefix: "t\(suffix).billing.")
-        if createTopics { for topic in topics.all { try sharedCluster.createTopic(topic, partitions: partitions) } }
+        if createTopics { for topic in topics.all { try await cluster.createTestTopic(topic, partitions: partitions) } }
         return WorkerTestEnvironment(
-            cluster: sharedCluster, database: database, topics: topics, groupId: "workers-\(suffix)", logger: logger)
+            cluster: cluster, database: database, topics: topics, groupId: "workers-\(suffix)", logger: logger)
     }
 
     func settings(settleMs: Int64 = 300, commandKey: String? = "test-command-key", stallMs: Int64 = 300_000)

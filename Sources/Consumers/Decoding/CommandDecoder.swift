@@ -24,6 +24,10 @@ public enum CommandDecoder {
     /// Decodes one command, keeping `requestedAt` as the exact string sent (it is part of the signed text).
     /// Errors name the field that is wrong.
     public static func decode(_ bytes: [UInt8]) -> Result<RepairCommand, CommandDecodingError> {
+        guard bytes.count <= maxCommandBytes else {
+            return .failure(
+                CommandDecodingError(reason: "command is \(bytes.count) bytes, over the limit of \(maxCommandBytes) bytes"))
+        }
         let value: JSONValue
         do {
             value = try JSONDecoder().decode(JSONValue.self, from: Data(bytes))
@@ -33,8 +37,13 @@ public enum CommandDecoder {
         guard case .object(let fields) = value else {
             return .failure(CommandDecodingError(reason: "command is not a JSON object"))
         }
-        let commandId = fields["commandId"]?.stringValue
-        let issueId = fields["issueId"]?.stringValue
+        // Ids that break the limits are not echoed: the result then carries `commandId: null`.
+        let commandId = fields["commandId"]?.stringValue.flatMap {
+            InputLimits.identifierProblem($0, field: "commandId") == nil ? $0 : nil
+        }
+        let issueId = fields["issueId"]?.stringValue.flatMap {
+            InputLimits.identifierProblem($0, field: "issueId") == nil ? $0 : nil
+        }
         func kind(_ v: JSONValue) -> String {
             switch v {
             case .null: "null"
@@ -50,19 +59,29 @@ public enum CommandDecoder {
             guard case .string(let s) = v else { throw Wrong("field '\(path)\(name)' must be a string, not \(kind(v))") }
             return s
         }
+        func identifier(_ name: String, in object: [String: JSONValue], path: String = "") throws(Wrong) -> String {
+            let s = try requiredString(name, in: object, path: path)
+            if let problem = InputLimits.identifierProblem(s, field: path + name) { throw Wrong(problem) }
+            return s
+        }
+        func text(_ name: String, in object: [String: JSONValue], path: String = "") throws(Wrong) -> String {
+            let s = try requiredString(name, in: object, path: path)
+            if let problem = InputLimits.textProblem(s, field: path + name) { throw Wrong(problem) }
+            return s
+        }
 
         do throws(Wrong) {
-            let commandId = try requiredString("commandId", in: fields)
-            let issueId = try requiredString("issueId", in: fields)
-            let reason = try requiredString("reason", in: fields)
+            let commandId = try identifier("commandId", in: fields)
+            let issueId = try identifier("issueId", in: fields)
+            let reason = try text("reason", in: fields)
             guard let actorValue = fields["actor"] else { throw Wrong("missing required field 'actor'") }
             guard case .object(let actorFields) = actorValue else {
                 throw Wrong("field 'actor' must be an object, not \(kind(actorValue))")
             }
             let actor = CommandActor(
-                id: try requiredString("id", in: actorFields, path: "actor."),
-                role: try requiredString("role", in: actorFields, path: "actor."))
-            let requestedAt = try requiredString("requestedAt", in: fields)
+                id: try identifier("id", in: actorFields, path: "actor."),
+                role: try text("role", in: actorFields, path: "actor."))
+            let requestedAt = try text("requestedAt", in: fields)
             var dryRun: Bool?
             switch fields["dryRun"] {
             case nil, .null?: dryRun = nil
@@ -83,11 +102,13 @@ public enum CommandDecoder {
             var until: String?
             switch fields["until"] {
             case nil, .null?: until = nil
-            case .string(let s)?: until = s
+            case .string(let s)?:
+                if let problem = InputLimits.textProblem(s, field: "until") { throw Wrong(problem) }
+                until = s
             case let other?: throw Wrong("field 'until' must be a string, not \(kind(other))")
             }
             if action == .snooze, until == nil { throw Wrong("missing required field 'until' (action snooze)") }
-            let signature = try requiredString("signature", in: fields)
+            let signature = try text("signature", in: fields)
             return .success(
                 RepairCommand(
                     commandId: commandId, issueId: issueId, reason: reason, actor: actor, requestedAt: requestedAt,
@@ -96,6 +117,9 @@ public enum CommandDecoder {
             return .failure(CommandDecodingError(reason: error.reason, commandId: commandId, issueId: issueId))
         }
     }
+
+    /// Commands larger than this are refused before parsing.
+    public static let maxCommandBytes = 1 << 20
 
     private struct Wrong: Error {
         var reason: String

@@ -1,42 +1,74 @@
-/// The contract's limits on the string fields an input record is read for (*Limits on input*).
-///
-/// Identifier fields are 1–200 bytes of UTF-8 without control characters (U+0000–U+001F, U+007F);
-/// every other string read is at most 2 000 bytes and never contains U+0000. Fields that are not read
-/// are not checked. The checks return a problem rather than throw, so a decoder can decide when a
-/// field matters (the Stripe decoder learns an event's type only at its end).
-enum InputLimits {
-    static let maxIdentifierBytes = 200
-    static let maxTextBytes = 2000
+import Shared
 
-    /// Why `value` is not a usable identifier, `nil` when it is.
-    static func identifierProblem(_ value: String, field: String) -> String? {
-        let count = value.utf8.count
+/// The contract's limits on input ("Limits on input"), in one place for every decoder.
+///
+/// No string field may contain U+0000 (PostgreSQL's `text` refuses it, which would refuse the whole
+/// batch); identifier fields are 1–200 bytes of UTF-8 without control characters; other strings are at
+/// most 2 000 bytes; an event time may lie at most `maxFutureMs` ahead of the worker's clock, so one bad
+/// clock cannot move the event-time watermark. Each check answers `nil` when the value is fine, else a
+/// reason that names the field.
+public enum InputLimits {
+    public static let maxIdentifierBytes = 200
+    public static let maxTextBytes = 2000
+    /// `ASSURE_MAX_FUTURE_S`'s default.
+    public static let defaultMaxFutureSeconds: Int64 = 86_400
+
+    /// An identifier field (`id`, `userId`, `eventId`, `commandId`, `actor.id`, Stripe ids, …).
+    public static func identifierProblem(_ value: String, field: String) -> String? {
+        var count = 0
+        var control: UInt8?
+        for byte in value.utf8 {
+            count += 1
+            if byte < 0x20 || byte == 0x7F, control == nil { control = byte }
+        }
+        if control == 0 { return "field '\(field)' must not contain U+0000" }
         guard count >= 1 else { return "field '\(field)' must not be empty" }
         guard count <= maxIdentifierBytes else {
-            return "field '\(field)' is \(count) bytes, over the limit of \(maxIdentifierBytes) bytes for identifiers"
+            return "field '\(field)' is \(count) bytes long, over the limit of \(maxIdentifierBytes) bytes for an identifier"
         }
-        for byte in value.utf8 where byte < 0x20 || byte == 0x7F {
-            return "field '\(field)' must not contain control characters (found 0x\(String(byte, radix: 16)))"
+        if let control {
+            return "field '\(field)' must not contain control characters (found U+\(hex4(control)))"
         }
         return nil
     }
 
-    /// Why `value` is not a usable text field, `nil` when it is.
-    static func textProblem(_ value: String, field: String) -> String? {
-        let count = value.utf8.count
+    /// Any other string field the contract reads.
+    public static func textProblem(_ value: String, field: String) -> String? {
+        var count = 0
+        var nul = false
+        for byte in value.utf8 {
+            count += 1
+            if byte == 0 { nul = true }
+        }
+        if nul { return "field '\(field)' must not contain U+0000" }
         guard count <= maxTextBytes else {
-            return "field '\(field)' is \(count) bytes, over the limit of \(maxTextBytes) bytes"
+            return "field '\(field)' is \(count) bytes long, over the limit of \(maxTextBytes) bytes"
         }
-        for byte in value.utf8 where byte == 0 { return "field '\(field)' must not contain U+0000" }
         return nil
     }
 
-    /// Why an event time is unusable: more than `maxFutureMs` ahead of `nowMs`.
-    static func futureProblem(_ eventMs: Int64, nowMs: Int64?, maxFutureMs: Int64, field: String) -> String? {
+    /// An event time against the latest time allowed (`nowMs + maxFutureMs`, see ``latestEventTime``).
+    public static func futureProblem(_ eventTimeMs: Int64, field: String, notAfterMs: Int64) -> String? {
+        guard eventTimeMs > notAfterMs else { return nil }
+        return "\(field) is in the future: \(Timestamp.format(eventTimeMs)) lies more than the allowed "
+            + "ASSURE_MAX_FUTURE_S ahead of the worker's clock (latest allowed \(Timestamp.format(notAfterMs)))"
+    }
+
+    /// An event time against the worker's clock `nowMs` (nil: not judged) and `ASSURE_MAX_FUTURE_S`
+    /// in milliseconds; the reason contains "<field> is in the future".
+    public static func futureProblem(_ eventMs: Int64, nowMs: Int64?, maxFutureMs: Int64, field: String) -> String? {
         guard let nowMs else { return nil }
-        let (limit, overflow) = nowMs.addingReportingOverflow(maxFutureMs)
-        guard !overflow, eventMs > limit else { return nil }
-        return "\(field) is in the future (\((eventMs - nowMs) / 1000) s ahead of the worker's clock, "
-            + "more than ASSURE_MAX_FUTURE_S = \(maxFutureMs / 1000))"
+        return futureProblem(eventMs, field: field, notAfterMs: latestEventTime(nowMs: nowMs, maxFutureMs: maxFutureMs))
+    }
+
+    /// The latest event time accepted at `nowMs` (saturating, so a huge setting cannot trap).
+    public static func latestEventTime(nowMs: Int64, maxFutureMs: Int64) -> Int64 {
+        let (sum, overflow) = nowMs.addingReportingOverflow(max(0, maxFutureMs))
+        return overflow ? Int64.max : sum
+    }
+
+    private static func hex4(_ byte: UInt8) -> String {
+        let digits = String(byte, radix: 16, uppercase: true)
+        return String(repeating: "0", count: 4 - digits.count) + digits
     }
 }

@@ -16,7 +16,7 @@ public struct RecordDecoder: Sendable {
     public let topics: Topics
     /// Values larger than this are refused before parsing (default 1 MiB).
     public let maxValueBytes: Int
-    /// How far an event time may lie ahead of the worker's clock (`ASSURE_MAX_FUTURE_S`), in milliseconds.
+    /// How far an event time may lie ahead of the clock passed to `decode` (`ASSURE_MAX_FUTURE_S`).
     public let maxFutureMs: Int64
 
     private let ledgerTopic: String
@@ -25,7 +25,10 @@ public struct RecordDecoder: Sendable {
     private let planGatesTopic: String
     private let stripeTopic: String
 
-    public init(topics: Topics = Topics(), maxValueBytes: Int = 1 << 20, maxFutureMs: Int64 = 86_400_000) {
+    public init(
+        topics: Topics = Topics(), maxValueBytes: Int = 1 << 20,
+        maxFutureMs: Int64 = InputLimits.defaultMaxFutureSeconds * 1000
+    ) {
         self.topics = topics
         self.maxValueBytes = maxValueBytes
         self.maxFutureMs = maxFutureMs
@@ -46,8 +49,8 @@ public struct RecordDecoder: Sendable {
         return nil
     }
 
-    /// Decodes one inbound record; its topic decides the kind. `nowMs`, when given, is the worker's
-    /// clock against which event times may lie at most `maxFutureMs` ahead.
+    /// Decodes one inbound record; its topic decides the kind. With `nowMs` (the worker's clock), an event
+    /// time more than `maxFutureMs` ahead of it makes the record invalid.
     public func decode(_ record: InboundRecord, nowMs: Int64? = nil) -> DecodeOutcome {
         guard let kind = kind(ofTopic: record.topic) else {
             return .invalid("topic '\(record.topic)' is not an input topic (expected one of \(topics.inputs.joined(separator: ", ")))")
@@ -63,16 +66,17 @@ public struct RecordDecoder: Sendable {
 
     /// Decodes one message value as `kind`, from bytes lent by the caller.
     public func decode(_ value: UnsafeBufferPointer<UInt8>, as kind: RecordKind, nowMs: Int64? = nil) -> DecodeOutcome {
+        let notAfterMs = nowMs.map { InputLimits.latestEventTime(nowMs: $0, maxFutureMs: maxFutureMs) } ?? Int64.max
         guard value.count <= maxValueBytes else {
             return .invalid("value is \(value.count) bytes, over the limit of \(maxValueBytes) bytes")
         }
         do throws(DecodeProblem) {
             switch kind {
             case .stripe: return StripeEventDecoder.decode(value, nowMs: nowMs, maxFutureMs: maxFutureMs)
-            case .ledger: return try Self.decodeDocument(value, LedgerFields.self)
-            case .account: return try Self.decodeDocument(value, AccountFields.self)
-            case .webhook: return try Self.decodeDocument(value, WebhookFields.self)
-            case .planGate: return try Self.decodeDocument(value, PlanGateFields.self)
+            case .ledger: return try Self.decodeDocument(value, LedgerFields.self, notAfterMs)
+            case .account: return try Self.decodeDocument(value, AccountFields.self, notAfterMs)
+            case .webhook: return try Self.decodeDocument(value, WebhookFields.self, notAfterMs)
+            case .planGate: return try Self.decodeDocument(value, PlanGateFields.self, notAfterMs)
             }
         } catch {
             if case .syntax(let reason) = error { return .invalid(reason) }
@@ -85,7 +89,7 @@ public struct RecordDecoder: Sendable {
     // MARK: - Document and envelope
 
     private static func decodeDocument<F: RecordFields>(
-        _ value: UnsafeBufferPointer<UInt8>, _ type: F.Type
+        _ value: UnsafeBufferPointer<UInt8>, _ type: F.Type, _ notAfterMs: Int64
     ) throws(DecodeProblem) -> DecodeOutcome {
         var s = JSONScanner(value)
         s.skipWhitespace()
@@ -95,7 +99,7 @@ public struct RecordDecoder: Sendable {
             if let syntax = JSONScanner.syntaxProblem(in: value) { throw syntax }
             throw .reason("value is \(JSONScanner.describe(c)), not a JSON object")
         }
-        let outcome = try decodeObject(&s, F.self, inPayload: false)
+        let outcome = try decodeObject(&s, F.self, inPayload: false, notAfterMs: notAfterMs)
         s.skipWhitespace()
         guard s.isAtEnd else { throw s.unexpected("the end of input after the object") }
         return outcome
@@ -110,7 +114,7 @@ public struct RecordDecoder: Sendable {
 
     /// Reads one object that is a plain record, a Debezium event, or (top level only) a schema/payload wrapper.
     private static func decodeObject<F: RecordFields>(
-        _ s: inout JSONScanner, _ type: F.Type, inPayload: Bool
+        _ s: inout JSONScanner, _ type: F.Type, inPayload: Bool, notAfterMs: Int64
     ) throws(DecodeProblem) -> DecodeOutcome {
         try s.beginObject()
         var plain = F()
@@ -130,7 +134,7 @@ public struct RecordDecoder: Sendable {
                 case .payload where !inPayload:
                     switch try s.peekValue() {
                     case UInt8(ascii: "{"):
-                        payload = try decodeObject(&s, F.self, inPayload: true)
+                        payload = try decodeObject(&s, F.self, inPayload: true, notAfterMs: notAfterMs)
                     case UInt8(ascii: "n"):
                         try s.literal("null")
                         payload = .skipped(.tombstone)
@@ -192,7 +196,7 @@ public struct RecordDecoder: Sendable {
                 guard let after else {
                     throw .reason("Debezium change event with op '\(Character(Unicode.Scalar(code!)))' has no 'after' row")
                 }
-                return .record(try after.finish(F.snakeCase.names))
+                return .record(try after.finish(F.snakeCase.names, notAfterMs: notAfterMs))
             default:
                 let text = (try? s.string(op)).map { quoted($0) } ?? "?"
                 throw .reason("unsupported Debezium op \"\(text)\" (expected c, u, r or d)")
@@ -202,7 +206,7 @@ public struct RecordDecoder: Sendable {
         if sawSourceObject, F.camelCase.names.contains("source") {
             throw .reason(FieldProblem.wrongType(expected: "a string", found: "an object").message(field: "source"))
         }
-        return .record(try plain.finish(F.camelCase.names))
+        return .record(try plain.finish(F.camelCase.names, notAfterMs: notAfterMs))
     }
 
     /// Reads a Debezium `after` row.

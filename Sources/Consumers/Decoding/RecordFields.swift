@@ -12,8 +12,9 @@ protocol RecordFields {
     static var snakeCase: FieldTable { get }
     /// Reads field `field`'s value at the cursor.
     mutating func read(_ field: Int, from scanner: inout JSONScanner, debezium: Bool) throws(DecodeProblem)
-    /// Checks required fields and builds the record; `names` is the table the fields were read with.
-    func finish(_ names: [String]) throws(DecodeProblem) -> BillingRecord
+    /// Checks required fields and the contract's limits (``InputLimits``) and builds the record; `names`
+    /// is the table the fields were read with, `notAfterMs` the latest event time accepted.
+    func finish(_ names: [String], notAfterMs: Int64) throws(DecodeProblem) -> BillingRecord
 }
 
 extension RecordFields {
@@ -21,6 +22,26 @@ extension RecordFields {
     func absent(_ field: Int, _ names: [String]) -> DecodeProblem {
         if nulls & (1 << field) != 0 { return .reason("field '\(names[field])' must not be null") }
         return .reason("missing required field '\(names[field])'")
+    }
+
+    /// Throws unless `value` (when present) is a usable identifier.
+    func identifier(_ value: String?, _ field: Int, _ names: [String]) throws(DecodeProblem) {
+        guard let value, let problem = InputLimits.identifierProblem(value, field: names[field]) else { return }
+        throw .reason(problem)
+    }
+
+    /// Throws unless `value` (when present) is a usable free-text string.
+    func text(_ value: String?, _ field: Int, _ names: [String]) throws(DecodeProblem) {
+        guard let value, let problem = InputLimits.textProblem(value, field: names[field]) else { return }
+        throw .reason(problem)
+    }
+
+    /// Throws when the event time `ms` (when present) lies too far ahead of the worker's clock.
+    func notInFuture(_ ms: Int64?, _ field: Int, _ names: [String], _ notAfterMs: Int64) throws(DecodeProblem) {
+        guard let ms, let problem = InputLimits.futureProblem(ms, field: names[field], notAfterMs: notAfterMs) else {
+            return
+        }
+        throw .reason(problem)
     }
 }
 
@@ -71,7 +92,7 @@ struct LedgerFields: RecordFields {
         }
     }
 
-    func finish(_ names: [String]) throws(DecodeProblem) -> BillingRecord {
+    func finish(_ names: [String], notAfterMs: Int64) throws(DecodeProblem) -> BillingRecord {
         guard let id else { throw absent(0, names) }
         guard let userId else { throw absent(1, names) }
         guard let seq else { throw absent(2, names) }
@@ -80,6 +101,13 @@ struct LedgerFields: RecordFields {
         guard let balanceAfter else { throw absent(5, names) }
         guard let createdAtMs else { throw absent(10, names) }
         guard seq >= 1 else { throw .reason("field '\(names[2])' must be at least 1, not \(seq)") }
+        try identifier(id, 0, names)
+        try identifier(userId, 1, names)
+        try identifier(stripeEventId, 6, names)
+        try identifier(stripePaymentIntentId, 7, names)
+        try identifier(stripeInvoiceId, 8, names)
+        try text(reason, 9, names)
+        try notInFuture(createdAtMs, 10, names, notAfterMs)
         return .ledger(
             LedgerRow(
                 id: id, userId: userId, seq: seq, type: type, amount: amount, balanceAfter: balanceAfter,
@@ -132,12 +160,17 @@ struct AccountFields: RecordFields {
         }
     }
 
-    func finish(_ names: [String]) throws(DecodeProblem) -> BillingRecord {
+    func finish(_ names: [String], notAfterMs: Int64) throws(DecodeProblem) -> BillingRecord {
         guard let userId else { throw absent(0, names) }
         guard let role else { throw absent(1, names) }
         guard let tier else { throw absent(2, names) }
         guard let credits else { throw absent(3, names) }
         guard let updatedAtMs else { throw absent(8, names) }
+        try identifier(userId, 0, names)
+        try identifier(stripeCustomerId, 5, names)
+        try identifier(stripeSubscriptionId, 6, names)
+        try text(subscriptionStatus, 7, names)
+        try notInFuture(updatedAtMs, 8, names, notAfterMs)
         return .account(
             AccountSnapshot(
                 userId: userId, role: role, tier: tier, credits: credits, unlimitedCredits: unlimitedCredits ?? false,
@@ -174,8 +207,14 @@ struct WebhookFields: RecordFields {
         }
     }
 
-    func finish(_ names: [String]) throws(DecodeProblem) -> BillingRecord {
+    func finish(_ names: [String], notAfterMs: Int64) throws(DecodeProblem) -> BillingRecord {
         guard let eventId else { throw absent(0, names) }
+        try identifier(eventId, 0, names)
+        try identifier(stripePaymentIntentId, 2, names)
+        try identifier(stripeInvoiceId, 3, names)
+        try text(type, 1, names)
+        try text(source, 5, names)
+        try notInFuture(processedAtMs, 4, names, notAfterMs)
         return .webhook(
             WebhookRecord(
                 eventId: eventId, type: type, stripePaymentIntentId: stripePaymentIntentId,
@@ -201,10 +240,12 @@ struct PlanGateFields: RecordFields {
         }
     }
 
-    func finish(_ names: [String]) throws(DecodeProblem) -> BillingRecord {
+    func finish(_ names: [String], notAfterMs: Int64) throws(DecodeProblem) -> BillingRecord {
         guard let feature else { throw absent(0, names) }
         guard let allowedTiers else { throw absent(1, names) }
         guard let updatedAtMs else { throw absent(2, names) }
+        try identifier(feature, 0, names)
+        try notInFuture(updatedAtMs, 2, names, notAfterMs)
         return .planGate(PlanGate(feature: feature, allowedTiers: allowedTiers, updatedAtMs: updatedAtMs))
     }
 }

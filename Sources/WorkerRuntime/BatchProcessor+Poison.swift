@@ -1,0 +1,151 @@
+import Consumers
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// The last step of poison isolation: one record that PostgreSQL refuses for a reason retrying
+/// cannot fix goes to the dead-letter topic with the database's reason, in a transaction of its own.
+extension BatchProcessor {
+    /// Processes a batch until it is committed, whatever PostgreSQL says.
+    ///
+    /// Transient database failures (connection lost, serialization failure, deadlock, server
+    /// restarting) are retried with backoff. A batch PostgreSQL refuses for a reason retrying cannot
+    /// fix is split in halves until the record at fault is found, which is dead-lettered with the
+    /// database's reason while the rest commits (exactly once, behind the offset fence).
+    /// `UnusableRecord` (the bad-record policy says stop) is thrown.
+    public func processIsolatingRefusals(_ records: [InboundRecord], bypassingCache: Bool = false) async throws
+        -> Summary
+    {
+        var attempt = 0
+        while true {
+            do {
+                return try await process(records, bypassingCache: bypassingCache)
+            } catch let error as UnusableRecord {
+                throw error
+            } catch where !DatabaseError.isTransient(error) && !Task.isCancelled {
+                metrics.failedBatch()
+                logger.error(
+                    "Batch refused by the database; splitting it to find the record at fault",
+                    metadata: [
+                        "assure.error": "\(DatabaseError.describe(error))", "assure.batch.records": "\(records.count)",
+                    ])
+                // The cache may hold states of the refused batch's prepared run.
+                cache.removeAll()
+                return try await isolate(records, refusal: error)
+            } catch {
+                if Task.isCancelled { throw error }
+                attempt += 1
+                logger.error(
+                    "Batch failed; retrying",
+                    metadata: ["assure.error": "\(String(reflecting: error))", "assure.attempt": "\(attempt)"])
+                try await Task.sleep(for: TransientRetry.backoff(attempt))
+            }
+        }
+    }
+
+    /// Processes the halves of a refused batch in order, down to the single record at fault.
+    func isolate(_ records: [InboundRecord], refusal: any Error) async throws -> Summary {
+        guard records.count > 1 else {
+            return try await deadLetterRefused(records[0], reason: DatabaseError.describe(refusal))
+        }
+        let middle = records.count / 2
+        var summary = try await processIsolatingRefusals(Array(records[..<middle]), bypassingCache: true)
+        summary += try await processIsolatingRefusals(Array(records[middle...]), bypassingCache: true)
+        return summary
+    }
+
+    /// Dead-letters `record` with `reason` behind the offset fence and moves its partition past it.
+    ///
+    /// If even that is refused deterministically, the offset is stored alone, so that nothing can hold
+    /// the partition (the record and the reason stay in the log). Transient failures are retried.
+    public func deadLetterRefused(_ record: InboundRecord, reason: String) async throws -> Summary {
+        let nowMs = clock()
+        let letter = DeadLetter.make(from: record, error: "refused by the database: \(reason)", receivedAtMs: nowMs)
+        metrics.poisonRecord(topic: record.topic)
+        logger.error(
+            "Input record refused by the database; sent to the dead-letter topic",
+            metadata: [
+                "assure.kafka.topic": "\(record.topic)", "assure.kafka.partition": "\(record.partition)",
+                "assure.kafka.offset": "\(record.offset)", "assure.dlq.reason": "\(reason)",
+            ])
+        var summary = Summary()
+        summary.records = 1
+        do {
+            let message = try letter.outboundMessage(topics: settings.topics, originalKey: record.key)
+            if try await storePast(record, outbox: [message]) {
+                summary.deadLetters = 1
+                metrics.deadLetters(topic: record.topic, count: 1)
+            } else {
+                summary.fenced = 1
+            }
+        } catch where !DatabaseError.isTransient(error) {
+            logger.critical(
+                "The dead letter of a refused record was refused too; moving past the record without it",
+                metadata: ["assure.error": "\(DatabaseError.describe(error))", "assure.kafka.offset": "\(record.offset)"])
+            if !(try await storePast(record, outbox: [])) { summary.fenced = 1 }
+        }
+        return summary
+    }
+
+    /// Stores the offset after `record` (with `outbox`), retrying transient failures; `false` when the
+    /// partition was past it already.
+    func storePast(_ record: InboundRecord, outbox: [OutboundMessage]) async throws -> Bool {
+        let partition = TopicPartition(topic: record.topic, partition: record.partition)
+        return try await TransientRetry.run(logger: logger) {
+            try await client.withTransaction(logger: logger) { connection -> Bool in
+                let stored = try await OffsetRepository.lockForBatch(
+                    group: settings.groupId, partitions: [partition], on: connection, logger: logger)
+                guard record.offset >= stored[partition] ?? 0 else { return false }
+                try await OutboxRepository.append(outbox, on: connection, logger: logger)
+                try await OffsetRepository.store(
+                    group: settings.groupId,
+                    positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, deadLetters: 1)],
+                    on: connection, logger: logger)
+                return true
+            }
+        }
+    }
+}
+
+extension BatchProcessor.Summary {
+    /// Adds the counts of another part of the same batch.
+    public static func += (lhs: inout Self, rhs: Self) {
+        lhs.records += rhs.records
+        lhs.applied += rhs.applied
+        lhs.ignored += rhs.ignored
+        lhs.deadLetters += rhs.deadLetters
+        lhs.skipped += rhs.skipped
+        lhs.fenced += rhs.fenced
+        lhs.issueEvents += rhs.issueEvents
+        lhs.commands += rhs.commands
+        lhs.stateConflicts += rhs.stateConflicts
+    }
+}
+
+/// Retries work whose failures are transient (``DatabaseError/isTransient(_:)``) with capped
+/// exponential backoff, forever: a lost connection or a restarting server is waited out. Any other
+/// failure is thrown at once.
+public enum TransientRetry {
+    public static func run<T: Sendable>(
+        logger: Logger, _ work: @Sendable () async throws -> T
+    ) async throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try await work()
+            } catch where DatabaseError.isTransient(error) && !Task.isCancelled {
+                attempt += 1
+                logger.warning(
+                    "Transient database failure; retrying",
+                    metadata: ["assure.error": "\(DatabaseError.describe(error))", "assure.attempt": "\(attempt)"])
+                try await Task.sleep(for: backoff(attempt))
+            }
+        }
+    }
+
+    /// 100 ms, doubling, at most 5 s.
+    public static func backoff(_ attempt: Int) -> Duration {
+        .milliseconds(min(5000, 100 * (1 << min(max(attempt, 1), 6))))
+    }
+}
