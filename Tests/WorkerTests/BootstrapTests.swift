@@ -62,7 +62,7 @@ import WorkerRuntime
     @Test func bootstrapThenStreamingTheLastTenth_endsWithTheOraclesIssuesOverTheWholeDatabase() async throws {
         let traffic = Self.traffic(users: 2000)
         let env = try await Self.database(with: traffic)
-        for topic in env.topics.all { try env.cluster.createTopic(topic, partitions: 4) }
+        for topic in env.topics.all { try await env.cluster.createTestTopic(topic, partitions: 4) }
         let summary = try await Self.bootstrap(env)
         let tableRows = try await Self.count(
             env,
