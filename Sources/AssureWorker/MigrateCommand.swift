@@ -33,12 +33,20 @@ struct MigrateCommand: AsyncParsableCommand {
             let report = try await Database.withDatabase(configuration: configuration, logger: logger) {
                 database in try await database.migrate()
             }
-            if report.applied.isEmpty {
+            if report.applied.isEmpty && report.indexesBuilt.isEmpty && report.indexFailures.isEmpty {
                 print("database \(configuration.redactedURL) is up to date (versions \(report.alreadyApplied.map(String.init).joined(separator: ", ")))")
             } else {
                 for migration in report.applied {
                     print("applied migration \(migration.version): \(migration.name)")
                 }
+            }
+            for name in report.indexesBuilt {
+                print("built index \(name) concurrently")
+            }
+            for failure in report.indexFailures {
+                // Not fatal: the worker starts without it, and the next migrate retries.
+                FileHandle.standardError.write(
+                    Data("assure-worker migrate: warning: index \(failure.name) not built: \(failure.reason)\n".utf8))
             }
             if !report.unknownVersions.isEmpty {
                 print("note: the database also records versions this binary does not know: \(report.unknownVersions)")

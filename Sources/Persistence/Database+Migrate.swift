@@ -2,22 +2,28 @@ import Logging
 import PostgresNIO
 
 extension Database {
-    /// Applies the migrations not yet recorded in `assurance.schema_migrations`, in one transaction.
+    /// Applies the migrations not yet recorded in `assurance.schema_migrations`, in one transaction,
+    /// then builds the missing indexes on the app's tables outside it (`buildConcurrentIndexes`).
     ///
     /// Safe to run repeatedly (a no-op once current) and concurrently: the transaction first takes
     /// `pg_advisory_xact_lock(Migrations.advisoryLockKey)`, so a second migrator waits, then finds
-    /// everything applied. All pending migrations commit together or not at all.
+    /// everything applied. All pending migrations commit together or not at all. Index builds that
+    /// fail are in the report (and the log), not thrown.
     /// - Throws: `DatabaseError` with code `.migrationFailed` naming the failing migration.
     @discardableResult
-    public func migrate(_ migrations: [Migration] = Migrations.all) async throws(DatabaseError) -> MigrationReport {
+    public func migrate(
+        _ migrations: [Migration] = Migrations.all,
+        concurrentIndexes: [ConcurrentIndex] = Migrations.concurrentIndexes
+    ) async throws(DatabaseError) -> MigrationReport {
         let ordered = migrations.sorted { $0.version < $1.version }
         if let duplicate = Dictionary(grouping: ordered, by: \.version).first(where: { $0.value.count > 1 }) {
             throw DatabaseError(.migrationFailed, "two migrations share version \(duplicate.key)")
         }
         let logger = self.logger
         var current: Migration?
+        var report: MigrationReport
         do {
-            return try await client.withTransaction(logger: logger) { connection in
+            report = try await client.withTransaction(logger: logger) { connection in
                 try await connection.query("SELECT pg_advisory_xact_lock(\(Migrations.advisoryLockKey))", logger: logger)
                 try await connection.query("CREATE SCHEMA IF NOT EXISTS assurance", logger: logger)
                 try await connection.query(
@@ -61,6 +67,8 @@ extension Database {
                 .migrationFailed, "\(which) failed on \(configuration.redactedURL): \(DatabaseError.describe(error))"
             )
         }
+        (report.indexesBuilt, report.indexFailures) = await buildConcurrentIndexes(concurrentIndexes)
+        return report
     }
 
     /// The versions recorded in `assurance.schema_migrations` (empty before the first migration).

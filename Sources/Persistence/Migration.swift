@@ -21,10 +21,19 @@ public struct MigrationReport: Sendable, Hashable {
     public var alreadyApplied: [Int]
     /// Recorded versions this binary does not know (a newer binary migrated this database).
     public var unknownVersions: [Int]
+    /// Indexes on the app's tables this run built concurrently, after the transaction.
+    public var indexesBuilt: [String]
+    /// Indexes on the app's tables that could not be built (the next run retries them).
+    public var indexFailures: [ConcurrentIndex.Failure]
 
-    public init(applied: [Migration], alreadyApplied: [Int], unknownVersions: [Int]) {
+    public init(
+        applied: [Migration], alreadyApplied: [Int], unknownVersions: [Int], indexesBuilt: [String] = [],
+        indexFailures: [ConcurrentIndex.Failure] = []
+    ) {
         self.applied = applied
         self.alreadyApplied = alreadyApplied
         self.unknownVersions = unknownVersions
+        self.indexesBuilt = indexesBuilt
+        self.indexFailures = indexFailures
     }
 }

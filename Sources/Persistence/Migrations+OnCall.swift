@@ -28,16 +28,9 @@ extension Migrations {
             """,
             "CREATE INDEX IF NOT EXISTS issues_user_id_idx ON assurance.issues (user_id)",
             "CREATE INDEX IF NOT EXISTS processed_commands_issue_id_idx ON assurance.processed_commands (issue_id)",
-            // The timeline's lookups in the billing tables (by user, and webhook records by event id).
-            "CREATE INDEX IF NOT EXISTS subscription_audit_user_id_idx ON public.subscription_audit (user_id)",
-            """
-            CREATE INDEX IF NOT EXISTS credit_transactions_user_id_created_at_idx
-                ON public.credit_transactions (user_id, created_at)
-            """,
-            """
-            CREATE INDEX IF NOT EXISTS credit_transactions_stripe_event_id_idx
-                ON public.credit_transactions (stripe_event_id) WHERE stripe_event_id IS NOT NULL
-            """,
+            // The timeline's indexes on the billing tables are built after this transaction, concurrently
+            // (`Migrations.concurrentIndexes`): inside it they would block the app's writes. Databases
+            // that applied an earlier form of this migration already have them, under the same names.
         ]
     )
 }

@@ -9,6 +9,8 @@ struct MigrationTests {
     private let logger = Logger(label: "assure.test.migrations")
     /// Every version this binary knows (numbers are fixed per feature, so there may be gaps).
     private static let all = Migrations.all.map(\.version)
+    /// The indexes built on the app's tables after the transaction, concurrently.
+    private static let appIndexes = Migrations.concurrentIndexes.map(\.name)
 
     @Test func migrate_twice_secondRunAppliesNothing() async throws {
         try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
@@ -16,11 +18,18 @@ struct MigrationTests {
             let first = try await database.migrate()
             #expect(first.applied.map(\.version) == Self.all)
             #expect(first.alreadyApplied == [])
+            #expect(first.indexesBuilt == Self.appIndexes)
+            #expect(first.indexFailures == [])
+            let indexesBefore = try await appIndexStates(in: database)
             let second = try await database.migrate()
             #expect(second.applied == [])
             #expect(second.alreadyApplied == Self.all)
             #expect(second.unknownVersions == [])
+            #expect(second.indexesBuilt == [])
+            #expect(second.indexFailures == [])
             #expect(try await database.appliedMigrationVersions() == Self.all)
+            // The same index objects: nothing was dropped or rebuilt.
+            #expect(try await appIndexStates(in: database) == indexesBefore)
         }
     }
 
@@ -46,6 +55,14 @@ struct MigrationTests {
                 .collect().first?.decode(Int.self)
         }
         #expect(rows == Self.all.count)
+        // Each app-table index was built by exactly one migrator; the others found it valid.
+        #expect(reports.flatMap(\.indexesBuilt).sorted() == Self.appIndexes.sorted())
+        #expect(reports.allSatisfy { $0.indexFailures.isEmpty })
+        let states = try await Database.withDatabase(configuration: configuration, logger: logger) { database in
+            try await appIndexStates(in: database)
+        }
+        #expect(states.keys.sorted() == Self.appIndexes.sorted())
+        #expect(states.values.allSatisfy { $0.valid })
         try await server.dropDatabase(configuration.database)
     }
 
@@ -220,6 +237,141 @@ struct MigrationTests {
         #expect(versions.first == 1)
         #expect(zip(versions, versions.dropFirst()).allSatisfy { $0 < $1 })
         #expect(Migrations.all.allSatisfy { !$0.statements.isEmpty })
+    }
+
+    // MARK: - indexes on the app's tables
+
+    @Test func migrations_buildNoIndexOnAppTablesInsideTheTransaction() {
+        // The one exception: migration 1's unique ledger index, only on a table that is still empty.
+        let emptyTableGuard = "IF NOT EXISTS (SELECT 1 FROM public.credit_transactions LIMIT 1)"
+        for migration in Migrations.all {
+            for statement in migration.statements where statement.uppercased().contains("INDEX") {
+                let onAppTable = statement.contains("ON public.") || statement.contains("ON credit_transactions")
+                #expect(!onAppTable || statement.contains(emptyTableGuard), "migration \(migration.version): \(statement)")
+            }
+        }
+        #expect(Migrations.concurrentIndexes.allSatisfy { $0.definition.hasPrefix("public.") })
+        #expect(Migrations.concurrentIndexes.allSatisfy { $0.createStatement.contains("CONCURRENTLY IF NOT EXISTS") })
+    }
+
+    @Test func migrate_freshDatabase_buildsValidAppTableIndexes() async throws {
+        try await PostgresTestServer.withFreshDatabase { database in
+            let states = try await appIndexStates(in: database)
+            #expect(states.keys.sorted() == Self.appIndexes.sorted())
+            #expect(states.values.allSatisfy { $0.valid && !$0.unique })
+            let definitions = try await indexDefinitions(in: database)
+            #expect(definitions["subscription_audit_user_id_idx"]?.hasSuffix("(user_id)") == true)
+            #expect(definitions["credit_transactions_user_id_created_at_idx"]?.hasSuffix("(user_id, created_at)") == true)
+            #expect(definitions["credit_transactions_stripe_event_id_idx"]?.contains("WHERE (stripe_event_id IS NOT NULL)") == true)
+        }
+    }
+
+    @Test func migrate_appTablesAlreadyHoldingDuplicateRows_succeeds() async throws {
+        try await PostgresTestServer.withFreshDatabase(migrate: false) { database in
+            // The app's tables exist and hold rows, some with the same (user_id, seq) and (user_id, created_at).
+            for statement in Migrations.billingReferenceTables.statements where !statement.contains("INDEX") {
+                try await database.client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+            try await database.client.query(
+                """
+                INSERT INTO public.credit_transactions (id, user_id, seq, type, amount, stripe_event_id, created_at)
+                SELECT 'tx' || g, 'u' || (g % 50), g % 7, 'PURCHASE', 5, CASE WHEN g % 3 = 0 THEN 'evt_' || g END,
+                       '2026-01-01'::timestamptz
+                FROM generate_series(1, 2000) g
+                """, logger: logger)
+            try await database.client.query(
+                """
+                INSERT INTO public.subscription_audit (id, user_id, from_tier, to_tier)
+                SELECT 'a' || g, 'u' || (g % 10), 'free', 'pro' FROM generate_series(1, 100) g
+                """, logger: logger)
+            try await database.client.query(
+                "INSERT INTO public.users (id, tier, credits) VALUES ('u1', 'pro', 5), ('u2', 'free', 0)", logger: logger)
+
+            let report = try await database.migrate()
+            #expect(report.applied.map(\.version) == Self.all)
+            #expect(report.indexesBuilt == Self.appIndexes)
+            #expect(report.indexFailures == [])
+            let states = try await appIndexStates(in: database)
+            #expect(states.values.allSatisfy { $0.valid })
+            // Duplicates stay (the app's data), so there is no unique ledger index.
+            #expect(try await indexDefinitions(in: database)["credit_transactions_user_id_seq_key"] == nil)
+            let rows = try await database.client.query(
+                "SELECT count(*)::bigint FROM public.credit_transactions", logger: logger
+            ).collect().first?.decode(Int64.self)
+            #expect(rows == 2000)
+            #expect(try await database.migrate().indexesBuilt == [])
+        }
+    }
+
+    @Test func migrate_invalidLeftoverOfAnInterruptedBuild_isDroppedAndRebuilt() async throws {
+        try await PostgresTestServer.withFreshDatabase { database in
+            let name = "credit_transactions_user_id_created_at_idx"
+            try await database.client.query(PostgresQuery(unsafeSQL: "DROP INDEX public.\(name)"), logger: logger)
+            try await database.client.query(
+                """
+                INSERT INTO public.credit_transactions (id, user_id, seq, created_at)
+                VALUES ('a', 'u', 1, '2026-01-01'), ('b', 'u', 2, '2026-01-01')
+                """, logger: logger)
+            // A unique concurrent build over duplicates fails and leaves an invalid index of that name.
+            await #expect(throws: PSQLError.self) {
+                try await database.client.query(
+                    PostgresQuery(unsafeSQL: "CREATE UNIQUE INDEX CONCURRENTLY \(name) ON public.credit_transactions (user_id, created_at)"),
+                    logger: logger)
+            }
+            #expect(try await appIndexStates(in: database)[name]?.valid == false)
+
+            let report = try await database.migrate()
+            #expect(report.indexesBuilt == [name])
+            #expect(report.indexFailures == [])
+            let state = try await appIndexStates(in: database)[name]
+            #expect(state?.valid == true && state?.unique == false)
+        }
+    }
+
+    @Test func migrate_failingIndexBuild_isReportedNotThrown_andLeavesNoInvalidIndex() async throws {
+        // Dividing by zero fails while the index is built, after PostgreSQL created the (invalid) index.
+        let failing = ConcurrentIndex(name: "credit_transactions_failing_idx", definition: "public.credit_transactions ((amount / 0))")
+        try await PostgresTestServer.withFreshDatabase { database in
+            try await database.client.query(
+                "INSERT INTO public.credit_transactions (id, user_id, seq, amount) VALUES ('a', 'u', 1, 5)", logger: logger)
+            let report = try await database.migrate(concurrentIndexes: [failing] + Migrations.concurrentIndexes)
+            #expect(report.indexFailures.map(\.name) == [failing.name])
+            #expect(report.indexFailures.first?.reason.contains("22012") == true, "\(report.indexFailures)")
+            #expect(report.indexesBuilt == [])
+            #expect(try await indexDefinitions(in: database)[failing.name] == nil)
+        }
+    }
+
+    /// Per app-table index of `Migrations.concurrentIndexes` present: its oid, validity and uniqueness.
+    private func appIndexStates(in database: Database) async throws -> [String: IndexState] {
+        var states: [String: IndexState] = [:]
+        for try await (name, oid, valid, unique) in try await database.client.query(
+            """
+            SELECT c.relname::text, c.oid::bigint, i.indisvalid, i.indisunique FROM pg_index i
+            JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relname::text = ANY(\(Self.appIndexes))
+            """,
+            logger: logger
+        ).decode((String, Int64, Bool, Bool).self) {
+            states[name] = IndexState(oid: oid, valid: valid, unique: unique)
+        }
+        return states
+    }
+
+    private struct IndexState: Equatable {
+        var oid: Int64
+        var valid: Bool
+        var unique: Bool
+    }
+
+    private func indexDefinitions(in database: Database) async throws -> [String: String] {
+        var definitions: [String: String] = [:]
+        for try await (name, definition) in try await database.client.query(
+            "SELECT indexname::text, indexdef FROM pg_indexes WHERE schemaname = 'public'", logger: logger
+        ).decode((String, String).self) {
+            definitions[name] = definition
+        }
+        return definitions
     }
 
     // MARK: - information_schema helpers
