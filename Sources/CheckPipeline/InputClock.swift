@@ -90,19 +90,23 @@ public struct InputClock: Sendable, Hashable {
 /// The checks that wait on other inputs and are held while those are silent (contract, *Input
 /// health*), each with a fixed bit for the stored held deadline.
 ///
-/// - Important: Bits are stored; never renumber. Issue 17's Stripe checks take the next free bits
-///   (`stripe_paid_local_free` and `local_paid_stripe_inactive` on accounts,
-///   `paid_invoice_without_grant` on ledger) and release through `InputClock.release` the same way.
+/// - Important: Bits are stored; never renumber (new checks take the next free bit).
 public enum HeldCheck: Int, Sendable, Hashable, CaseIterable {
     case creditBalanceMismatch = 0
     case ledgerSequenceGap = 1
     case missingIdempotencyRecord = 2
+    case stripePaidLocalFree = 3
+    case localPaidStripeInactive = 4
+    case paidInvoiceWithoutGrant = 5
 
     public var check: CheckKind {
         switch self {
         case .creditBalanceMismatch: .creditBalanceMismatch
         case .ledgerSequenceGap: .ledgerSequenceGap
         case .missingIdempotencyRecord: .missingIdempotencyRecord
+        case .stripePaidLocalFree: .stripePaidLocalFree
+        case .localPaidStripeInactive: .localPaidStripeInactive
+        case .paidInvoiceWithoutGrant: .paidInvoiceWithoutGrant
         }
     }
 
@@ -112,6 +116,9 @@ public enum HeldCheck: Int, Sendable, Hashable, CaseIterable {
         case .creditBalanceMismatch: [.accounts, .ledger]
         case .ledgerSequenceGap: [.ledger]
         case .missingIdempotencyRecord: [.webhooks]
+        // A snapshot still on its way may change the tier; a grant row may still be on its way.
+        case .stripePaidLocalFree, .localPaidStripeInactive: [.accounts]
+        case .paidInvoiceWithoutGrant: [.ledger]
         }
     }
 

@@ -193,17 +193,24 @@ extension IssuePipeline {
             shown = StripeUserEvidence(tier: account.tier, customerId: customer, subscriptions: view.subscriptions)
         }
         let settle = settings.settleMs
-        func settled(_ holds: Bool, _ since: inout Int64?) -> StripeUserEvidence? {
+        // Held while accounts have delivered nothing since the condition began (a snapshot on its way
+        // may change the tier): a held check neither opens nor resolves.
+        func settled(_ holds: Bool, _ since: inout Int64?, _ check: HeldCheck, open: StripeUserEvidence?)
+            -> StripeUserEvidence?
+        {
             guard holds else {
                 since = nil
                 return nil
             }
-            let start = since ?? nowMs
+            let start = PendingSince.release(since ?? PendingSince.held(nowMs), waitingOn: check.inputs, clock: inputs)
             since = start
+            if PendingSince.isHeld(start) { return open }
             return addClamped(start, settle) <= nowMs ? shown : nil
         }
-        let paidFreeEvidence = settled(paidFree, &user.paidFreeSinceMs)
-        let inactiveEvidence = settled(inactivePaid, &user.inactivePaidSinceMs)
+        let paidFreeEvidence = settled(
+            paidFree, &user.paidFreeSinceMs, .stripePaidLocalFree, open: user.openStripePaidFree)
+        let inactiveEvidence = settled(
+            inactivePaid, &user.inactivePaidSinceMs, .localPaidStripeInactive, open: user.openStripeInactive)
         let userId = user.userId
         if paidFreeEvidence != user.openStripePaidFree {
             let evidence = paidFreeEvidence ?? user.openStripePaidFree!
@@ -240,9 +247,14 @@ extension IssuePipeline {
             var invoice = customer.invoices[index]
             var desired: InvoiceEvidence? = nil
             if let owner, invoice.callsForGrant {
-                let since = invoice.sinceMs ?? nowMs
+                // Held while the ledger has delivered nothing since (the grant row may be on its way).
+                let since = PendingSince.release(
+                    invoice.sinceMs ?? PendingSince.held(nowMs), waitingOn: HeldCheck.paidInvoiceWithoutGrant.inputs,
+                    clock: inputs)
                 invoice.sinceMs = since
-                if addClamped(since, settle) <= nowMs {
+                if PendingSince.isHeld(since) {
+                    desired = invoice.open
+                } else if addClamped(since, settle) <= nowMs {
                     desired = InvoiceEvidence(
                         userId: owner, amountPaid: invoice.amountPaid ?? 0, currency: invoice.currency,
                         subscriptionId: invoice.subscriptionId, billingReason: invoice.billingReason,

@@ -57,7 +57,8 @@ struct PaidInvoice: Sendable, Hashable, Codable {
     var currency: String?
     var billingReason: String?
     var subscriptionId: String?
-    /// Processing time since which the invoice has waited for its grant while a user named the customer.
+    /// Processing time since which the invoice has waited for its grant while a user named the customer
+    /// (`PendingSince.held` while the ledger has delivered nothing since).
     var sinceMs: Int64?
     /// The evidence last emitted while `invoice-without-grant` is open.
     var open: InvoiceEvidence?
@@ -165,14 +166,14 @@ public struct StripeCustomerState: Sendable, Hashable, Codable {
         }
     }
 
+    /// The earliest settle deadline of a waiting invoice; a `HeldDeadline` while all are held.
     public func settleDeadlineMs(settleMs: Int64) -> Int64? {
-        var deadline: Int64? = nil
+        var deadline = DeadlineCollector()
         for invoice in invoices where invoice.open == nil {
             guard let since = invoice.sinceMs else { continue }
-            let due = addClamped(since, settleMs)
-            deadline = min(deadline ?? due, due)
+            deadline.consider(since: since, settleMs: settleMs, check: .paidInvoiceWithoutGrant)
         }
-        return deadline
+        return deadline.result
     }
 
     private static func insertSorted(_ id: String, into list: inout [String]) -> Bool {

@@ -48,9 +48,10 @@ public struct UserState: Sendable, Hashable, Codable {
         // Stripe (appended: rows written before them end here).
         /// The subscriptions of the customer the account names, as last pushed or read.
         var stripeView: StripeView?
-        /// Processing time since which Stripe says paid while the tier is FREE.
+        /// Processing time since which Stripe says paid while the tier is FREE
+        /// (`PendingSince.held` while accounts have delivered nothing since).
         var paidFreeSinceMs: Int64?
-        /// Processing time since which Stripe says inactive while the tier is paid.
+        /// Processing time since which Stripe says inactive while the tier is paid (held as above).
         var inactivePaidSinceMs: Int64?
         var openStripePaidFree: StripeUserEvidence?
         var openStripeInactive: StripeUserEvidence?
@@ -184,13 +185,12 @@ public struct UserState: Sendable, Hashable, Codable {
             }
         }
         if !tierPoints.isEmpty { for grant in pendingGrants { deadline.consider(grant.deadlineMs) } }
-        // The Stripe checks are not held yet (a hook: they would go through `HeldCheck` too).
         let fields = box.fields
         if fields.openStripePaidFree == nil, let since = fields.paidFreeSinceMs {
-            deadline.consider(addClamped(since, settleMs))
+            deadline.consider(since: since, settleMs: settleMs, check: .stripePaidLocalFree)
         }
         if fields.openStripeInactive == nil, let since = fields.inactivePaidSinceMs {
-            deadline.consider(addClamped(since, settleMs))
+            deadline.consider(since: since, settleMs: settleMs, check: .localPaidStripeInactive)
         }
         return deadline.result
     }

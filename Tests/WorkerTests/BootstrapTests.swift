@@ -199,6 +199,58 @@ import WorkerRuntime
             #expect(open.filter { $0.hasPrefix("free-subscription-grant:") } == ["free-subscription-grant:grant_13"])
         }
     }
+
+    /// A users row naming a Stripe customer whose events the topic delivered before: bootstrap reads the
+    /// customer's state, and the one the user leaves, as the consumed path does, so the Stripe checks
+    /// apply to the bootstrapped user and leave the old customer.
+    @Test func bootstrappedUserNamingACustomerSeenOnTheTopic_getsTheStripeChecks() async throws {
+        try await DatabaseDriver.with(settleMs: 1000) { driver in
+            let now = driver.clock.now
+            let topics = driver.settings.topics
+            let active = StripeEvent(
+                id: "evt_boot_sub", type: .subscriptionCreated, createdMs: now - 60_000, customerId: "cus_boot",
+                objectId: "sub_boot", status: "active")
+            let paid = StripeEvent(
+                id: "evt_boot_inv", type: .invoicePaid, createdMs: now - 50_000, customerId: "cus_boot",
+                objectId: "in_boot", subscriptionId: "sub_boot", billingReason: "subscription_create",
+                amountPaid: 4900, currency: "usd")
+            // The user named another customer, whose invoice waits for its grant.
+            let before = AccountSnapshot(
+                userId: "u_boot", tier: .pro, credits: 0, stripeCustomerId: "cus_old", subscriptionStatus: "active",
+                updatedAtMs: now - 70_000, version: 1)
+            let oldPaid = StripeEvent(
+                id: "evt_old_inv", type: .invoicePaid, createdMs: now - 65_000, customerId: "cus_old",
+                objectId: "in_old", subscriptionId: "sub_old", billingReason: "subscription_cycle", amountPaid: 900,
+                currency: "usd")
+            try await driver.consume([
+                StripeEndToEndTests.account(before, topics: topics), StripeEndToEndTests.stripe(oldPaid, topics: topics),
+                StripeEndToEndTests.stripe(active, topics: topics), StripeEndToEndTests.stripe(paid, topics: topics),
+            ])
+            try await driver.settle()
+            #expect(try await driver.openIssues().map(\.issueId) == ["invoice-without-grant:in_old"])
+            // The users table has the user on the new customer (a later version than the topic's).
+            let account = AccountSnapshot(
+                userId: "u_boot", tier: .free, credits: 0, stripeCustomerId: "cus_boot", updatedAtMs: now - 40_000,
+                version: 2)
+            try await driver.database.client.withConnection { connection in
+                try await BillingTables.insertUsers([account], on: connection, logger: driver.env.logger)
+            }
+            try await Bootstrap(
+                client: driver.database.client, processor: driver.processor, settings: driver.settings,
+                logger: driver.env.logger, report: { _ in }
+            ).run()
+            try await driver.settle()
+            let open = try await driver.openIssues().map(\.issueId).sorted()
+            #expect(open == ["invoice-without-grant:in_boot", "stripe-paid-local-free:u_boot"], "\(open)")
+            #expect(try await driver.issue("invoice-without-grant:in_boot")?.userId == "u_boot")
+            // The customer it left (a key only its state names) no longer belongs to a user.
+            #expect(try await driver.issue("invoice-without-grant:in_old")?.status == .resolved)
+            let audit = try await AuditRunner(
+                client: driver.database.client, settings: driver.settings, logger: driver.env.logger
+            ).run()
+            #expect(audit.isClean, "\(audit.differences)")
+        }
+    }
 }
 
 /// Lines a bootstrap reported, collected across tasks.

@@ -133,6 +133,34 @@ import WorkerRuntime
         }
     }
 
+    @Test func releaseGateBlocksOnAnOpenInputStall_whoseAmountAtRiskIsUnknown() async throws {
+        try await DatabaseDriver.with { driver in
+            let stall = try await driver.openAccountsStall()
+            let issue = try #require(try await driver.issue(stall))
+            #expect(issue.status == .open)
+            #expect(issue.atRisk == AtRisk(credits: nil, direction: .unknown))
+            // On the issues topic: `"atRisk": {"credits": null, "direction": "unknown"}`.
+            let message = try #require(
+                try await driver.outbox(topic: driver.settings.topics.issues).last { $0.key == Array(stall.utf8) })
+            let json = try #require(
+                try JSONSerialization.jsonObject(with: Data(message.value ?? [])) as? [String: Any])
+            let atRisk = try #require(json["atRisk"] as? [String: Any])
+            #expect(atRisk["credits"] is NSNull)
+            #expect(atRisk["direction"] as? String == "unknown")
+            try await AdminAPITests.withApp(driver) { client in
+                try await client.execute(uri: "\(Self.base)/release-gate", method: .get, headers: Self.admin) {
+                    #expect($0.status == .ok)
+                    let body = try Self.object($0)
+                    #expect(body["pass"] as? Bool == false)
+                    let blockers = body["blockers"] as? [[String: Any]]
+                    #expect(blockers?.count == 1)
+                    #expect(blockers?.first?["issueId"] as? String == stall)
+                    #expect(blockers?.first?["reason"] as? String == "input_stalled")
+                }
+            }
+        }
+    }
+
     @Test func timelineMergesTheSourcesOldestFirst_boundedByLimit_andIsEmptyForAnUnknownUser() async throws {
         try await DatabaseDriver.with { driver in
             let s = driver.scenario

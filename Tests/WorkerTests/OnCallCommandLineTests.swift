@@ -34,6 +34,20 @@ import WorkerRuntime
         #expect(error.status == 1, "\(error.output)")
     }
 
+    @Test func gateIsBlockedByAnOpenInputStall() async throws {
+        let env = try await WorkerTestEnvironment.make(createTopics: false)
+        let child = try ChildWorker(env: env, settleMs: 0)
+        try await env.withDatabase { database in
+            _ = try await database.migrate()
+            let driver = DatabaseDriver(
+                env: env, database: database, settings: env.settings(settleMs: 0), clock: TestClock(now: WallClock.nowMs()))
+            let stall = try await driver.openAccountsStall()
+            let blocked = try await child.runCommand(["gate"])
+            #expect(blocked.status == 2, "\(blocked.output)")
+            #expect(blocked.output.contains("\(stall): input_stalled\nrelease gate: blocked (1)"), "\(blocked.output)")
+        }
+    }
+
     @Test func watchPrintsTheScenarioInOrder_filtered_andItsJSONLinesParse() async throws {
         let env = try await WorkerTestEnvironment.make(partitions: 1)
         let child = try ChildWorker(env: env, settleMs: 0)

@@ -56,6 +56,16 @@ extension DatabaseDriver {
         return "credit-balance:\(user)"
     }
 
+    /// `input-stalled:accounts`: a ledger row waits on accounts, which deliver nothing for the stall time.
+    func openAccountsStall() async throws -> String {
+        try await consume(
+            [scenario.ledger("stall_r1", user: "u_stall", seq: 1, .adjustment, amount: 0, balance: 0)],
+            inputsFlowing: false)
+        clock.advance(by: settings.stallMs + 1)
+        _ = try await sweeper.sweepOnce()
+        return "input-stalled:accounts"
+    }
+
     /// Every event of an issue, in version order.
     func history(_ issueId: String) async throws -> [IssueEvent] {
         try await database.client.withConnection { connection in
