@@ -196,6 +196,10 @@ struct RealBrokerTests {
             let produced = try await RealBroker.kcat(
                 ["-P", "-b", env.cluster.bootstrapServers, "-t", env.topics.ledger, "-K", "\t", "-l", input.path])
             #expect(produced.status == 0, "kcat -P: \(produced.output)")
+            // A gap waits on the ledger (contract, *Input health*): it is held until the ledger delivers
+            // again after the rows, as a live ledger would.
+            try await WorkerProbe.waitForConsumption(env, count: rows.count)
+            try await env.publishHeartbeat()
             let gap = CheckKind.ledgerSequenceGap.issueId("u_kcat", "2")
             try await WorkerProbe.poll(env, timeout: .seconds(60), "the gap issue") { connection in
                 try await IssueRepository.open(on: connection, logger: env.logger).contains { $0.issueId == gap }
