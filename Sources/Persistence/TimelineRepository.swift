@@ -47,14 +47,13 @@ public enum TimelineRepository {
     public static func entries(
         userId: String, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [TimelineEntry] {
-        var all: [TimelineEntry] = []
+        // Rows stay raw JSON text until the newest `limit` of all sources are known: decoding is the
+        // largest cost of a long timeline, and most rows read are not kept.
+        var all: [RawEntry] = []
         func collect(_ kind: TimelineEntry.Kind, _ query: PostgresQuery) async throws {
             let rows = try await connection.query(query, logger: logger)
             for try await (id, at, data) in rows.decode((String, Int64, String).self) {
-                all.append(
-                    TimelineEntry(
-                        atMs: at, kind: kind, id: id,
-                        data: try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))))
+                all.append(RawEntry(atMs: at, kind: kind, id: id, data: data))
             }
         }
         try await collect(
@@ -95,12 +94,15 @@ public enum TimelineRepository {
               jsonb_build_object('eventId', w.event_id, 'type', w.type,
                 'stripePaymentIntentId', w.stripe_payment_intent_id, 'stripeInvoiceId', w.stripe_invoice_id,
                 'processedAt', to_char(w.processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'source', w.source)::text
-            FROM public.stripe_webhook_events w
-            WHERE w.event_id IN (
-              SELECT stripe_event_id FROM public.credit_transactions
-              WHERE user_id = \(userId) AND stripe_event_id IS NOT NULL)
-              AND w.processed_at IS NOT NULL
-            ORDER BY w.processed_at DESC, w.event_id DESC LIMIT \(limit)
+            FROM (
+              -- The newest first, then the JSON of those only (a long ledger names thousands of events).
+              SELECT * FROM public.stripe_webhook_events
+              WHERE event_id IN (
+                SELECT stripe_event_id FROM public.credit_transactions
+                WHERE user_id = \(userId) AND stripe_event_id IS NOT NULL)
+                AND processed_at IS NOT NULL
+              ORDER BY processed_at DESC, event_id DESC LIMIT \(limit)) w
+            ORDER BY w.processed_at DESC, w.event_id DESC
             """)
         try await collect(
             .issue,
@@ -123,17 +125,9 @@ public enum TimelineRepository {
             WHERE i.user_id = \(userId)
             ORDER BY 2 DESC, 1 DESC LIMIT \(limit)
             """)
-        // Stripe events of the user's current customer.
-        all.append(contentsOf: try await stripeEntries(userId: userId, limit: limit, on: connection, logger: logger))
-        all.sort(by: TimelineEntry.precedes)
-        return Array(all.suffix(limit))
-    }
-
-    /// The Stripe events of the user's current customer (`users.stripe_customer_id`), newest first.
-    static func stripeEntries(userId: String, limit: Int, on connection: PostgresConnection, logger: Logger)
-        async throws -> [TimelineEntry]
-    {
-        let rows = try await connection.query(
+        // Stripe events of the user's current customer (`users.stripe_customer_id`), newest first.
+        try await collect(
+            .stripe,
             """
             SELECT e.event_id, (extract(epoch from e.created_at) * 1000)::bigint,
               jsonb_build_object('id', e.event_id, 'type', e.type, 'customer', e.customer_id,
@@ -143,13 +137,20 @@ public enum TimelineRepository {
             FROM assurance.stripe_events e
             WHERE e.customer_id = (SELECT stripe_customer_id FROM public.users WHERE id = \(userId))
             ORDER BY e.created_at DESC, e.event_id DESC LIMIT \(limit)
-            """, logger: logger)
-        var entries: [TimelineEntry] = []
-        for try await (id, at, data) in rows.decode((String, Int64, String).self) {
-            entries.append(
-                TimelineEntry(
-                    atMs: at, kind: .stripe, id: id, data: try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))))
+            """)
+        all.sort { ($0.atMs, $0.kind.rawValue, $0.id) < ($1.atMs, $1.kind.rawValue, $1.id) }
+        let decoder = JSONDecoder()
+        return try all.suffix(limit).map {
+            TimelineEntry(
+                atMs: $0.atMs, kind: $0.kind, id: $0.id, data: try decoder.decode(JSONValue.self, from: Data($0.data.utf8)))
         }
-        return entries
+    }
+
+    /// A row read, its JSON not decoded yet.
+    struct RawEntry {
+        var atMs: Int64
+        var kind: TimelineEntry.Kind
+        var id: String
+        var data: String
     }
 }
