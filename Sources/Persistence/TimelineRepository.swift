@@ -14,13 +14,19 @@ public struct TimelineEntry: Sendable, Hashable, Encodable {
     public var kind: Kind
     /// The record's own id (ties at the same time are ordered by kind, then by id).
     public var id: String
-    public var data: JSONValue
+    /// The record as JSON text, as PostgreSQL built it (passed through to the answer as it is).
+    public var dataJSON: String
 
-    public init(atMs: Int64, kind: Kind, id: String, data: JSONValue) {
+    public init(atMs: Int64, kind: Kind, id: String, dataJSON: String) {
         self.atMs = atMs
         self.kind = kind
         self.id = id
-        self.data = data
+        self.dataJSON = dataJSON
+    }
+
+    /// The record, decoded.
+    public var data: JSONValue {
+        get throws { try JSONDecoder().decode(JSONValue.self, from: Data(dataJSON.utf8)) }
     }
 
     /// Timeline order: time, then kind, then id.
@@ -34,7 +40,19 @@ public struct TimelineEntry: Sendable, Hashable, Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(Timestamp.format(atMs), forKey: .at)
         try c.encode(kind, forKey: .kind)
-        try c.encode(data, forKey: .data)
+        try c.encode(try data, forKey: .data)
+    }
+
+    /// `{"at", "kind", "data"}` written directly, `data` as stored: decoding every record into a
+    /// `JSONValue` and encoding it again was most of a long timeline's cost.
+    public func appendJSON(to out: inout String) {
+        out += #"{"at":""#
+        out += Timestamp.format(atMs)
+        out += #"","kind":""#
+        out += kind.rawValue
+        out += #"","data":"#
+        out += dataJSON
+        out += "}"
     }
 }
 
@@ -47,13 +65,12 @@ public enum TimelineRepository {
     public static func entries(
         userId: String, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [TimelineEntry] {
-        // Rows stay raw JSON text until the newest `limit` of all sources are known: decoding is the
-        // largest cost of a long timeline, and most rows read are not kept.
-        var all: [RawEntry] = []
+        // Rows stay JSON text: decoding them was the largest cost of a long timeline.
+        var all: [TimelineEntry] = []
         func collect(_ kind: TimelineEntry.Kind, _ query: PostgresQuery) async throws {
             let rows = try await connection.query(query, logger: logger)
             for try await (id, at, data) in rows.decode((String, Int64, String).self) {
-                all.append(RawEntry(atMs: at, kind: kind, id: id, data: data))
+                all.append(TimelineEntry(atMs: at, kind: kind, id: id, dataJSON: data))
             }
         }
         try await collect(
@@ -138,19 +155,7 @@ public enum TimelineRepository {
             WHERE e.customer_id = (SELECT stripe_customer_id FROM public.users WHERE id = \(userId))
             ORDER BY e.created_at DESC, e.event_id DESC LIMIT \(limit)
             """)
-        all.sort { ($0.atMs, $0.kind.rawValue, $0.id) < ($1.atMs, $1.kind.rawValue, $1.id) }
-        let decoder = JSONDecoder()
-        return try all.suffix(limit).map {
-            TimelineEntry(
-                atMs: $0.atMs, kind: $0.kind, id: $0.id, data: try decoder.decode(JSONValue.self, from: Data($0.data.utf8)))
-        }
-    }
-
-    /// A row read, its JSON not decoded yet.
-    struct RawEntry {
-        var atMs: Int64
-        var kind: TimelineEntry.Kind
-        var id: String
-        var data: String
+        all.sort(by: TimelineEntry.precedes)
+        return Array(all.suffix(limit))
     }
 }
