@@ -33,6 +33,9 @@ final class ChildWorker: Sendable {
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
         environment["ASSURE_COMMAND_KEY"] = "test-command-key"
+        if let level = ProcessInfo.processInfo.environment["ASSURE_TEST_WORKER_LOG_LEVEL"] {
+            environment["ASSURE_LOG_LEVEL"] = level
+        }
         environment.merge(overrides) { _, override in override }
         self.environment = environment
     }
@@ -78,8 +81,17 @@ final class ChildWorker: Sendable {
         child.executableURL = executable
         child.arguments = arguments
         child.environment = environment
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
+        // For diagnosing a drill: ASSURE_TEST_WORKER_LOG_DIR keeps each worker's output in a file there.
+        if let directory = ProcessInfo.processInfo.environment["ASSURE_TEST_WORKER_LOG_DIR"] {
+            let path = "\(directory)/worker-\(UUID().uuidString.prefix(8)).log"
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
+            let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            child.standardOutput = log
+            child.standardError = log
+        } else {
+            child.standardOutput = FileHandle.nullDevice
+            child.standardError = FileHandle.nullDevice
+        }
         try child.run()
         process.withLock { $0 = child }
     }
