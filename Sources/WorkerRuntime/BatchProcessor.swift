@@ -337,11 +337,6 @@ public struct BatchProcessor: Sendable {
         lap.end(.outbox)
         try await OffsetRepository.store(
             group: settings.groupId, positions: Array(effects.positions.values), on: connection, logger: logger)
-        logger.debug(
-            "Storing offsets",
-            metadata: [
-                "assure.positions": "\(effects.positions.values.map { "\($0.partition.topic.split(separator: ".").dropFirst(2).first ?? "")[\($0.partition.partition)]<\($0.nextOffset) a\($0.applied)" }.sorted().joined(separator: " "))"
-            ])
         lap.end(.storeOffsets)
         return encoded.map(\.event)
     }
