@@ -17,6 +17,7 @@ public struct AlertEvaluator: Service {
     let wakeup: WakeupSignal
     let relayWakeup: WakeupSignal
     let intervalMs: Int64
+    let deadline: DatabaseDeadline
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -30,6 +31,7 @@ public struct AlertEvaluator: Service {
         self.wakeup = wakeup
         self.relayWakeup = relayWakeup
         self.intervalMs = intervalMs
+        self.deadline = settings.databaseDeadline
         self.logger = logger
         self.clock = clock
     }
@@ -37,7 +39,8 @@ public struct AlertEvaluator: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await evaluateOnce()
+                let evaluator = self
+                _ = try await deadline.run("an alert evaluation") { try await evaluator.evaluateOnce() }
             } catch {
                 logger.warning("Alert evaluation failed", metadata: ["assure.error": "\(String(reflecting: error))"])
             }
