@@ -25,7 +25,8 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public var autoOffsetReset: String
     /// The most records one consumer batch carries. Default 1 000.
     public var maxBatchSize: Int
-    /// How long a batch may wait for more records after its first one. Default 50 ms.
+    /// How long a batch may wait for more records after its first one while the caller waits for it
+    /// (it is handed over earlier when nothing more is queued locally). Default 50 ms.
     public var maxBatchWaitMs: Int
     /// The most key and value bytes one consumer batch carries (a batch ends at the record that
     /// reaches it), so large values cannot exhaust memory. Default 64 MiB.
