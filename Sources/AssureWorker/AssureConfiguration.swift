@@ -91,7 +91,8 @@ struct AssureConfiguration: Sendable {
             stallMs: try integer("ASSURE_STALL_MS", default: 300_000, range: 1...604_800_000),
             maxFutureSeconds: try integer("ASSURE_MAX_FUTURE_S", default: 86_400, range: 0...315_360_000),
             progressTimeoutSeconds: try integer("ASSURE_PROGRESS_TIMEOUT_S", default: 60, range: 1...86_400),
-            batchMaxBytes: Int(try integer("ASSURE_BATCH_MAX_BYTES", default: 64 << 20, range: 1 << 16...1 << 32)))
+            batchMaxBytes: Int(try integer("ASSURE_BATCH_MAX_BYTES", default: 64 << 20, range: 1 << 16...1 << 32)),
+            databaseDeadlineSeconds: try integer("ASSURE_DB_DEADLINE_S", default: 30, range: 1...3600))
         let rdkafka = KafkaConfiguration.rdkafkaProperties(fromEnvironment: env)
         let policy = try env["ASSURE_BAD_RECORD_POLICY"].flatMap { $0.isEmpty ? nil : $0 }.map(parsePolicy) ?? .deadLetter
         return AssureConfiguration(

@@ -19,6 +19,7 @@ public struct AlertEvaluator: Service {
     let intervalMs: Int64
     /// The open issues as last read: an evaluation after every batch decodes only what changed.
     let openIssues = OpenIssueCache()
+    let deadline: DatabaseDeadline
     let logger: Logger
     let clock: @Sendable () -> Int64
 
@@ -32,6 +33,7 @@ public struct AlertEvaluator: Service {
         self.wakeup = wakeup
         self.relayWakeup = relayWakeup
         self.intervalMs = intervalMs
+        self.deadline = settings.databaseDeadline
         self.logger = logger
         self.clock = clock
     }
@@ -39,7 +41,8 @@ public struct AlertEvaluator: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                try await evaluateOnce()
+                let evaluator = self
+                _ = try await deadline.run("an alert evaluation") { try await evaluator.evaluateOnce() }
             } catch {
                 logger.warning("Alert evaluation failed", metadata: ["assure.error": "\(String(reflecting: error))"])
             }

@@ -51,7 +51,7 @@ public struct BatchPipeline {
         }
         var prepared: BatchProcessor.PreparedBatch
         do {
-            prepared = try await processor.prepare(records, watermarkMs: watermarkMs)
+            prepared = try await prepare(records)
         } catch let error as BatchProcessor.UnusableRecord {
             try await drain(commits: &commits)
             throw error
@@ -65,14 +65,17 @@ public struct BatchPipeline {
         }
         if try await !finishInFlight(commits: &commits) {
             // The batch before was redone from the database: prepare this one again on top of it.
-            prepared = try await processor.prepare(records, watermarkMs: watermarkMs)
+            prepared = try await prepare(records)
         }
         watermarkMs = max(watermarkMs, prepared.watermarkMs)
         let batch = prepared
         let (processor, sequential, committed, logger) = (self.processor, self.sequential, self.committed, self.logger)
         commits.addTask {
             do {
-                committed(try await processor.commit(batch))
+                let summary = try await processor.settings.databaseDeadline.run(
+                    "the transaction of a batch of \(batch.records.count) records"
+                ) { try await processor.commit(batch) }
+                committed(summary)
                 return true
             } catch {
                 let cause = (error as? PostgresTransactionError)?.closureError ?? error
@@ -84,12 +87,21 @@ public struct BatchPipeline {
                     metadata: ["assure.error": "\(error)"])
                 // The cache may hold this batch's results and the next one's: read states from the database.
                 var summary = try await sequential(batch.records, true)
+                logger.debug("Prepared batch redone", metadata: ["assure.batch.records": "\(summary.records)"])
                 if conflict { summary.stateConflicts += 1 }
                 committed(summary)
                 return false
             }
         }
         inFlight = true
+    }
+
+    /// `BatchProcessor.prepare` under the database deadline (it reads states).
+    private func prepare(_ records: [InboundRecord]) async throws -> BatchProcessor.PreparedBatch {
+        let (processor, watermarkMs) = (self.processor, self.watermarkMs)
+        return try await processor.settings.databaseDeadline.run("reading the states of \(records.count) records") {
+            try await processor.prepare(records, watermarkMs: watermarkMs)
+        }
     }
 
     /// Waits until the batch in flight is committed (or redone, if its prepared transaction failed).

@@ -20,7 +20,10 @@ extension BatchProcessor {
         var attempt = 0
         while true {
             do {
-                return try await process(records, bypassingCache: bypassingCache)
+                let processor = self
+                return try await settings.databaseDeadline.run("a batch of \(records.count) records") {
+                    try await processor.process(records, bypassingCache: bypassingCache)
+                }
             } catch let error as UnusableRecord {
                 throw error
             } catch where !DatabaseError.isTransient(error) && !Task.isCancelled {
@@ -92,17 +95,20 @@ extension BatchProcessor {
     /// partition was past it already.
     func storePast(_ record: InboundRecord, outbox: [OutboundMessage]) async throws -> Bool {
         let partition = TopicPartition(topic: record.topic, partition: record.partition)
+        let (client, settings, logger) = (self.client, self.settings, self.logger)
         return try await TransientRetry.run(logger: logger) {
-            try await client.withTransaction(logger: logger) { connection -> Bool in
-                let stored = try await OffsetRepository.lockForBatch(
-                    group: settings.groupId, partitions: [partition], on: connection, logger: logger)
-                guard record.offset >= stored[partition] ?? 0 else { return false }
-                try await OutboxRepository.append(outbox, on: connection, logger: logger)
-                try await OffsetRepository.store(
-                    group: settings.groupId,
-                    positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, deadLetters: 1)],
-                    on: connection, logger: logger)
-                return true
+            try await settings.databaseDeadline.run("the offset past a refused record") {
+                try await client.withTransaction(logger: logger) { connection -> Bool in
+                    let stored = try await OffsetRepository.lockForBatch(
+                        group: settings.groupId, partitions: [partition], on: connection, logger: logger)
+                    guard record.offset >= stored[partition] ?? 0 else { return false }
+                    try await OutboxRepository.append(outbox, on: connection, logger: logger)
+                    try await OffsetRepository.store(
+                        group: settings.groupId,
+                        positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, deadLetters: 1)],
+                        on: connection, logger: logger)
+                    return true
+                }
             }
         }
     }

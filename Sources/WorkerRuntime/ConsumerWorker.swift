@@ -65,6 +65,7 @@ public struct ConsumerWorker: Service {
                         }
                         status.lag(waiting, nowMs: WallClock.nowMs())
                     case .partitionsAssigned(let assignment):
+                        logger.debug("Assignment: finishing the batch in flight")
                         try await pipeline.drain(commits: &commits)
                         // Cached states of partitions another worker took over would only cost redos.
                         processor.cache.removeAll()
@@ -75,6 +76,7 @@ public struct ConsumerWorker: Service {
                         assignment.start(from: offsets)
                     case .partitionsRevoked(let revocation):
                         // The batch in flight commits before the partitions go.
+                        logger.debug("Revocation: finishing the batch in flight")
                         try await pipeline.drain(commits: &commits)
                         processor.cache.removeAll()
                         status.resetProgress()
@@ -91,10 +93,13 @@ public struct ConsumerWorker: Service {
     /// The stored offsets of newly assigned partitions; a database away for a while (restarting,
     /// unreachable) is waited out rather than ending the worker.
     func loadOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        try await TransientRetry.run(logger: logger) {
-            try await client.withConnection { connection in
-                try await OffsetRepository.load(
-                    group: settings.groupId, partitions: partitions, on: connection, logger: logger)
+        let (client, settings, logger) = (self.client, self.settings, self.logger)
+        return try await TransientRetry.run(logger: logger) {
+            try await settings.databaseDeadline.run("loading stored offsets") {
+                try await client.withConnection { connection in
+                    try await OffsetRepository.load(
+                        group: settings.groupId, partitions: partitions, on: connection, logger: logger)
+                }
             }
         }
     }

@@ -38,10 +38,13 @@ public struct InputHealth: Sendable {
     public func recordDelivery(of records: [InboundRecord], atMs: Int64 = WallClock.nowMs()) async {
         let inputs = inputs(of: records)
         guard !inputs.isEmpty else { return }
+        let (client, logger, silenceMs) = (self.client, self.logger, self.silenceMs)
         do {
-            try await client.withConnection { connection in
-                try await InputHealthRepository.recordDelivery(
-                    inputs: inputs.map(\.rawValue), atMs: atMs, silenceMs: silenceMs, on: connection, logger: logger)
+            try await settings.databaseDeadline.run("recording input deliveries") {
+                try await client.withConnection { connection in
+                    try await InputHealthRepository.recordDelivery(
+                        inputs: inputs.map(\.rawValue), atMs: atMs, silenceMs: silenceMs, on: connection, logger: logger)
+                }
             }
         } catch {
             logger.warning("Recording input deliveries failed", metadata: ["assure.error": "\(error)"])
@@ -51,10 +54,13 @@ public struct InputHealth: Sendable {
     /// Records that records applied at `sinceMs` wait on `inputs` (for the stall rules).
     func recordWaiters(_ inputs: Set<InputTopic>, sinceMs: Int64) async {
         guard !inputs.isEmpty else { return }
+        let (client, logger) = (self.client, self.logger)
         do {
-            try await client.withConnection { connection in
-                try await InputHealthRepository.recordWaiters(
-                    inputs: inputs.map(\.rawValue).sorted(), sinceMs: sinceMs, on: connection, logger: logger)
+            try await settings.databaseDeadline.run("recording input waiters") {
+                try await client.withConnection { connection in
+                    try await InputHealthRepository.recordWaiters(
+                        inputs: inputs.map(\.rawValue).sorted(), sinceMs: sinceMs, on: connection, logger: logger)
+                }
             }
         } catch {
             logger.warning("Recording input waiters failed", metadata: ["assure.error": "\(error)"])

@@ -25,13 +25,17 @@ public struct OutboxRelay: Service {
     let wakeup: WakeupSignal
     let pollIntervalMs: Int64
     let batchSize: Int
+    /// A round waits on Kafka deliveries too (up to `message.timeout.ms`), so its deadline is longer.
+    let deadline: DatabaseDeadline
     let logger: Logger
     let metrics = WorkerMetrics()
 
     public init(
         client: PostgresClient, producer: KafkaProducer, wakeup: WakeupSignal, pollIntervalMs: Int64 = 200,
-        batchSize: Int = 2000, makeProducer: (@Sendable () throws -> KafkaProducer)? = nil, logger: Logger
+        batchSize: Int = 2000, makeProducer: (@Sendable () throws -> KafkaProducer)? = nil,
+        deadline: DatabaseDeadline = DatabaseDeadline(.seconds(120)), logger: Logger
     ) {
+        self.deadline = deadline
         self.client = client
         self.producers = ProducerSlot(producer, make: makeProducer, logger: logger)
         self.wakeup = wakeup
@@ -43,9 +47,10 @@ public struct OutboxRelay: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                let published = try await relayOnce()
+                let relay = self
+                let published = try await deadline.run("an outbox relay round") { try await relay.relayOnce() }
                 if published == 0 {
-                    metrics.outboxBacklog(try await backlog())
+                    metrics.outboxBacklog(try await deadline.run("the outbox backlog") { try await relay.backlog() })
                     await wakeup.wait(timeoutMs: pollIntervalMs)
                 }
             } catch {

@@ -39,7 +39,8 @@ public struct Sweeper: Service {
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             do {
-                while try await sweepOnce().due >= batchSize {}
+                let sweeper = self
+                while try await settings.databaseDeadline.run("a sweep", { try await sweeper.sweepOnce() }).due >= batchSize {}
             } catch {
                 logger.warning("Sweep failed; retrying", metadata: ["assure.error": "\(String(reflecting: error))"])
             }

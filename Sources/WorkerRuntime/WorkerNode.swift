@@ -95,7 +95,10 @@ public struct WorkerNode: Sendable {
                     client: client, producer: producer, wakeup: relayWakeup,
                     makeProducer: { [kafka = producerConfiguration, logger] in
                         try KafkaProducer(configuration: kafka, logger: logger)
-                    }, logger: logger)),
+                    },
+                    deadline: DatabaseDeadline(
+                        .seconds(settings.databaseDeadlineSeconds) + .milliseconds(producerConfiguration.messageTimeoutMs)),
+                    logger: logger)),
             GatedService(
                 ready,
                 ConsumerWorker(

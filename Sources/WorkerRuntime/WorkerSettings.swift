@@ -1,3 +1,4 @@
+import Persistence
 import Shared
 
 /// Everything one worker needs to know besides its Kafka and PostgreSQL connections.
@@ -35,6 +36,11 @@ public struct WorkerSettings: Sendable {
     public var progressTimeoutSeconds: Int64
     /// `ASSURE_BATCH_MAX_BYTES`: most payload bytes consumed into one batch.
     public var batchMaxBytes: Int
+    /// `ASSURE_DB_DEADLINE_S`: the longest one unit of database work may go unanswered before it is
+    /// abandoned and retried (see `DatabaseDeadline`).
+    public var databaseDeadlineSeconds: Int64
+    /// ``databaseDeadlineSeconds`` as a deadline.
+    public var databaseDeadline: DatabaseDeadline { DatabaseDeadline(seconds: databaseDeadlineSeconds) }
 
     public init(
         groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
@@ -42,8 +48,10 @@ public struct WorkerSettings: Sendable {
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
         batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000,
         stallMs: Int64 = 300_000,
-        maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, batchMaxBytes: Int = 64 << 20
+        maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, batchMaxBytes: Int = 64 << 20,
+        databaseDeadlineSeconds: Int64 = 30
     ) {
+        self.databaseDeadlineSeconds = databaseDeadlineSeconds
         self.maxFutureSeconds = maxFutureSeconds
         self.progressTimeoutSeconds = progressTimeoutSeconds
         self.batchMaxBytes = batchMaxBytes

@@ -6,6 +6,7 @@ final class ChildWorker: Sendable {
     let executable: URL
     let environment: [String: String]
     private let process = Mutex<Process?>(nil)
+    private let outputs = Mutex<[(path: String, removable: Bool)]>([])
 
     /// The built `assure-worker` next to the test bundle.
     static func executableURL() throws -> URL {
@@ -33,6 +34,9 @@ final class ChildWorker: Sendable {
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
         environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
         environment["ASSURE_COMMAND_KEY"] = "test-command-key"
+        if let level = ProcessInfo.processInfo.environment["ASSURE_TEST_WORKER_LOG_LEVEL"] {
+            environment["ASSURE_LOG_LEVEL"] = level
+        }
         environment.merge(overrides) { _, override in override }
         self.environment = environment
     }
@@ -78,8 +82,15 @@ final class ChildWorker: Sendable {
         child.executableURL = executable
         child.arguments = arguments
         child.environment = environment
-        child.standardOutput = FileHandle.nullDevice
-        child.standardError = FileHandle.nullDevice
+        // Output goes to a file, read by `output()`; ASSURE_TEST_WORKER_LOG_DIR keeps the files for
+        // diagnosing a drill (elsewhere they are removed with the worker).
+        let kept = ProcessInfo.processInfo.environment["ASSURE_TEST_WORKER_LOG_DIR"]
+        let path = "\(kept ?? FileManager.default.temporaryDirectory.path)/worker-\(UUID().uuidString.prefix(8)).log"
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        child.standardOutput = log
+        child.standardError = log
+        outputs.withLock { $0.append((path, removable: kept == nil)) }
         try child.run()
         process.withLock { $0 = child }
     }
@@ -123,5 +134,14 @@ final class ChildWorker: Sendable {
         }
     }
 
-    deinit { process.withLock { $0 }.map { if $0.isRunning { $0.terminate() } } }
+    /// What the worker wrote to standard output and error, over every start.
+    func output() -> String {
+        outputs.withLock { $0 }.map { String(decoding: FileManager.default.contents(atPath: $0.path) ?? Data(), as: UTF8.self) }
+            .joined()
+    }
+
+    deinit {
+        process.withLock { $0 }.map { if $0.isRunning { $0.terminate() } }
+        for output in outputs.withLock({ $0 }) where output.removable { try? FileManager.default.removeItem(atPath: output.path) }
+    }
 }

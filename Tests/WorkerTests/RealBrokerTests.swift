@@ -298,16 +298,6 @@ struct RealBrokerTests {
 
     /// Every ledger row applied once, and the open issues and their evidence those of the batch oracle.
     static func expectOraclesResult(_ env: WorkerTestEnvironment, traffic: BillingTraffic) async throws {
-        let settings = env.settings(settleMs: settleMs)
-        let applied = try await WorkerProbe.appliedByTopic(env)
-        #expect(applied[env.topics.ledger] == Int64(traffic.ledger.count))
-        let open = try await ClusterTests.settledOpenIssues(env, settings: settings)
-        let expected = ClusterTests.oracle(traffic, settings: settings.checks)
-        #expect(
-            Set(open.keys) == Set(expected.keys),
-            "only streamed: \(Set(open.keys).subtracting(expected.keys).sorted()), only oracle: \(Set(expected.keys).subtracting(open.keys).sorted())")
-        for (id, evidence) in expected where open[id] != nil {
-            #expect(open[id] == evidence, "\(id)")
-        }
+        try await FaultDrillTests.expectOracle(env, traffic, settings: env.settings(settleMs: settleMs))
     }
 }
