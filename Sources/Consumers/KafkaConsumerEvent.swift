@@ -2,8 +2,9 @@ import Shared
 
 /// What a ``KafkaConsumerGroup`` hands its caller, in order.
 public enum KafkaConsumerEvent: Sendable {
-    /// Up to ``KafkaConfiguration/maxBatchSize`` records, gathered for at most
-    /// ``KafkaConfiguration/maxBatchWaitMs`` after the first one.
+    /// Up to ``KafkaConfiguration/maxBatchSize`` records: what arrived while the caller processed the
+    /// batch before, or, when the caller waits, the records fetched so far (for at most
+    /// ``KafkaConfiguration/maxBatchWaitMs`` after the first one).
     case records(KafkaRecordBatch)
     /// Partitions are about to be taken away. Every batch of theirs came before this event.
     /// Finish and persist their state, then call ``KafkaPartitionRevocation/done()``.

@@ -152,29 +152,43 @@ public final class KafkaConsumerGroup: Service, Sendable {
         for job in state.finish(failure: failure) { job(client) }
     }
 
-    /// Gathers one batch: up to `maxBatchSize` records or `maxBatchBytes` bytes, for at most `maxBatchWaitMs` after the first.
+    /// Gathers records into the pending batch until it is handed over.
+    ///
+    /// Batches adapt to the backlog: while the caller is busy, records gather (up to `maxBatchSize`
+    /// records or `maxBatchBytes` bytes, then the batch is buffered) and the caller takes what has
+    /// gathered when it asks for the next event; while the caller waits, a batch is handed over as
+    /// soon as the records fetched so far are consumed (nothing more queued locally), or
+    /// `maxBatchWaitMs` after its first record if records keep coming. A quiet stream thus gets small
+    /// batches at once (latency) and a backlog large ones (throughput), without a fixed wait per batch.
     private static func pollBatch(
         client: RDKafkaClient, state: KafkaConsumerGroupState, configuration: KafkaConfiguration, logger: Logger
     ) {
         var deadline: ContinuousClock.Instant?
         var polled = 0
-        var bytes = 0
         while true {
+            let (count, callerWaiting) = state.pendingStatus
             var timeoutMs: Int32 = 100
-            if let deadline {
-                let remaining = deadline - .now
-                if remaining <= .zero { break }
-                timeoutMs = Int32(min(100, max(1, (remaining / .milliseconds(1)).rounded(.up))))
+            if count > 0 {
+                if callerWaiting {
+                    if deadline == nil { deadline = .now + .milliseconds(configuration.maxBatchWaitMs) }
+                    timeoutMs = 0
+                } else {
+                    // The caller takes the batch when it is ready; meanwhile keep gathering, returning
+                    // now and then to run jobs (commits) and to see a close.
+                    timeoutMs = 10
+                }
             }
             switch client.consumerPoll(timeoutMs: timeoutMs) {
             case nil:
-                if deadline == nil { return }
-            case .success(let record)?:
-                if deadline == nil {
-                    deadline = .now + .milliseconds(configuration.maxBatchWaitMs)
+                if count == 0 { return }
+                if callerWaiting {
+                    state.flushPending()
+                    return
                 }
-                bytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
-                if state.appendPending(record) >= configuration.maxBatchSize || bytes >= configuration.maxBatchBytes {
+                if state.shouldInterruptPolling { return }
+            case .success(let record)?:
+                let gathered = state.appendPending(record)
+                if gathered.count >= configuration.maxBatchSize || gathered.bytes >= configuration.maxBatchBytes {
                     state.flushPending()
                     return
                 }
@@ -182,9 +196,12 @@ public final class KafkaConsumerGroup: Service, Sendable {
                 logger.warning("Kafka consumer error", metadata: ["assure.kafka.error": "\(error)"])
             }
             polled += 1
-            if polled % 256 == 0, state.shouldInterruptPolling { break }
+            if polled % 256 == 0, state.shouldInterruptPolling { return }
+            if let deadline, ContinuousClock.now >= deadline {
+                state.flushPending()
+                return
+            }
         }
-        state.flushPending()
     }
 }
 

@@ -31,8 +31,11 @@ final class KafkaConsumerGroupState: @unchecked Sendable {
     private var nextRebalanceID: UInt64 = 1
     /// Rebalances waiting for an answer; a value once answered.
     private var rebalanceAnswers: [UInt64: [TopicPartition: Int64]?] = [:]
-    /// The batch being gathered on the thread.
+    /// The batch being gathered on the thread; the caller takes it as it is when it asks for an event
+    /// and the buffer is empty (see ``nextEvent()``).
     private var pending: [InboundRecord] = []
+    /// Key and value bytes of `pending`.
+    private var pendingBytes = 0
     private var threadDone = false
     /// The client jobs run with while the thread waits in a rebalance; set only while the thread
     /// runs (the client's callbacks refer to this state, so it is cleared to break the cycle).
@@ -56,6 +59,17 @@ final class KafkaConsumerGroupState: @unchecked Sendable {
                     condition.broadcast()
                     condition.unlock()
                     continuation.resume(returning: event)
+                } else if !pending.isEmpty {
+                    // The caller is ready for more: it takes what has been gathered so far rather than
+                    // waiting for the batch to fill, so a batch holds what arrived while the one before
+                    // was processed (small when the stream is quiet, large under a backlog). Pending
+                    // records are newer than every buffered event, so the order stays.
+                    let batch = KafkaRecordBatch(records: pending)
+                    pending = []
+                    pendingBytes = 0
+                    condition.broadcast()
+                    condition.unlock()
+                    continuation.resume(returning: .records(batch))
                 } else if finished || consumerGone {
                     condition.unlock()
                     continuation.resume(returning: nil)
@@ -162,12 +176,21 @@ final class KafkaConsumerGroupState: @unchecked Sendable {
         return !jobs.isEmpty || closeRequested
     }
 
-    /// Adds a record to the batch being gathered; returns the batch size.
-    func appendPending(_ record: InboundRecord) -> Int {
+    /// Adds a record to the batch being gathered; returns the batch's size in records and bytes, and
+    /// whether the caller is waiting for an event.
+    func appendPending(_ record: InboundRecord) -> (count: Int, bytes: Int, callerWaiting: Bool) {
         condition.lock()
         defer { condition.unlock() }
         pending.append(record)
-        return pending.count
+        pendingBytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
+        return (pending.count, pendingBytes, waiter != nil)
+    }
+
+    /// The size of the batch being gathered and whether the caller is waiting for an event.
+    var pendingStatus: (count: Int, callerWaiting: Bool) {
+        condition.lock()
+        defer { condition.unlock() }
+        return (pending.count, waiter != nil)
     }
 
     /// Hands the gathered batch (if any) to the caller.
@@ -179,6 +202,7 @@ final class KafkaConsumerGroupState: @unchecked Sendable {
         }
         let batch = KafkaRecordBatch(records: pending)
         pending = []
+        pendingBytes = 0
         let waiting = deliverLocked(.records(batch))
         condition.unlock()
         waiting?()

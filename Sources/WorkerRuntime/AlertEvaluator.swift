@@ -17,6 +17,8 @@ public struct AlertEvaluator: Service {
     let wakeup: WakeupSignal
     let relayWakeup: WakeupSignal
     let intervalMs: Int64
+    /// The open issues as last read: an evaluation after every batch decodes only what changed.
+    let openIssues = OpenIssueCache()
     let deadline: DatabaseDeadline
     let logger: Logger
     let clock: @Sendable () -> Int64
@@ -53,7 +55,7 @@ public struct AlertEvaluator: Service {
     public func evaluateOnce() async throws -> AlertPolicy.Decision {
         let decision = try await client.withTransaction(logger: logger) { connection -> AlertPolicy.Decision in
             guard var state = try await Self.lockState(on: connection, logger: logger) else { return .none }
-            let open = try await IssueRepository.open(on: connection, logger: logger)
+            let open = try await openIssues.open(on: connection, logger: logger)
             let decision = policy.evaluate(
                 AlertPolicy.alertWorthy(open), nowMs: clock(), state: &state,
                 alertId: { "alrt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") })

@@ -23,7 +23,8 @@ public struct WorkerSettings: Sendable {
     public var relayIntervalMs: Int64
     /// `ASSURE_BATCH_MAX_RECORDS`: most records consumed into one batch (one transaction).
     public var batchMaxRecords: Int
-    /// `ASSURE_BATCH_MAX_WAIT_MS`: longest wait for a batch to fill after its first record.
+    /// `ASSURE_BATCH_MAX_WAIT_MS`: longest wait for a batch to fill after its first record while the
+    /// consumer waits for it (it is handed over sooner when nothing more is fetched).
     public var batchMaxWaitMs: Int
     /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
     public var stateCacheEntries: Int
