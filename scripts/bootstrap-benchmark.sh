@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Measures `assure-worker bootstrap` against a throwaway, durable PostgreSQL 15 (fsync on).
 # Usage: scripts/bootstrap-benchmark.sh [users] [rows-per-user] [debug|release]
+# ASSURE_BENCH_BIN=/path/to/assure-worker measures that binary instead of .build/<config>/assure-worker.
 # The billing tables get USERS users with ROWS ledger rows each (every third row with a Stripe event
 # id whose webhook record exists); the summary line of `bootstrap` reports rows/s.
 set -euo pipefail
@@ -8,7 +9,7 @@ USERS=${1:-50000}
 ROWS=${2:-18}
 CONFIG=${3:-release}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BIN="$ROOT/.build/$CONFIG/assure-worker"
+BIN=${ASSURE_BENCH_BIN:-"$ROOT/.build/$CONFIG/assure-worker"}
 [ -x "$BIN" ] || { echo "build first: swift build -c $CONFIG" >&2; exit 1; }
 PGBIN=$(pg_config --bindir)
 DIR=$(mktemp -d /tmp/assure-bootstrap-bench.XXXXXX)

@@ -47,7 +47,10 @@ extension BillingAssuranceController {
             }
             limit = value
         }
-        return try Self.json(try await dependencies.reports.timeline(userId: userId, limit: limit), status: .ok)
+        let json = try await dependencies.reports.timeline(userId: userId, limit: limit).json()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: json)))
     }
 
     /// A path parameter as one percent-decoded segment.

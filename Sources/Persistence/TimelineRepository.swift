@@ -14,13 +14,19 @@ public struct TimelineEntry: Sendable, Hashable, Encodable {
     public var kind: Kind
     /// The record's own id (ties at the same time are ordered by kind, then by id).
     public var id: String
-    public var data: JSONValue
+    /// The record as JSON text, as PostgreSQL built it (passed through to the answer as it is).
+    public var dataJSON: String
 
-    public init(atMs: Int64, kind: Kind, id: String, data: JSONValue) {
+    public init(atMs: Int64, kind: Kind, id: String, dataJSON: String) {
         self.atMs = atMs
         self.kind = kind
         self.id = id
-        self.data = data
+        self.dataJSON = dataJSON
+    }
+
+    /// The record, decoded.
+    public var data: JSONValue {
+        get throws { try JSONDecoder().decode(JSONValue.self, from: Data(dataJSON.utf8)) }
     }
 
     /// Timeline order: time, then kind, then id.
@@ -34,7 +40,19 @@ public struct TimelineEntry: Sendable, Hashable, Encodable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(Timestamp.format(atMs), forKey: .at)
         try c.encode(kind, forKey: .kind)
-        try c.encode(data, forKey: .data)
+        try c.encode(try data, forKey: .data)
+    }
+
+    /// `{"at", "kind", "data"}` written directly, `data` as stored: decoding every record into a
+    /// `JSONValue` and encoding it again was most of a long timeline's cost.
+    public func appendJSON(to out: inout String) {
+        out += #"{"at":""#
+        out += Timestamp.format(atMs)
+        out += #"","kind":""#
+        out += kind.rawValue
+        out += #"","data":"#
+        out += dataJSON
+        out += "}"
     }
 }
 
@@ -47,14 +65,12 @@ public enum TimelineRepository {
     public static func entries(
         userId: String, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [TimelineEntry] {
+        // Rows stay JSON text: decoding them was the largest cost of a long timeline.
         var all: [TimelineEntry] = []
         func collect(_ kind: TimelineEntry.Kind, _ query: PostgresQuery) async throws {
             let rows = try await connection.query(query, logger: logger)
             for try await (id, at, data) in rows.decode((String, Int64, String).self) {
-                all.append(
-                    TimelineEntry(
-                        atMs: at, kind: kind, id: id,
-                        data: try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))))
+                all.append(TimelineEntry(atMs: at, kind: kind, id: id, dataJSON: data))
             }
         }
         try await collect(
@@ -95,12 +111,15 @@ public enum TimelineRepository {
               jsonb_build_object('eventId', w.event_id, 'type', w.type,
                 'stripePaymentIntentId', w.stripe_payment_intent_id, 'stripeInvoiceId', w.stripe_invoice_id,
                 'processedAt', to_char(w.processed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'source', w.source)::text
-            FROM public.stripe_webhook_events w
-            WHERE w.event_id IN (
-              SELECT stripe_event_id FROM public.credit_transactions
-              WHERE user_id = \(userId) AND stripe_event_id IS NOT NULL)
-              AND w.processed_at IS NOT NULL
-            ORDER BY w.processed_at DESC, w.event_id DESC LIMIT \(limit)
+            FROM (
+              -- The newest first, then the JSON of those only (a long ledger names thousands of events).
+              SELECT * FROM public.stripe_webhook_events
+              WHERE event_id IN (
+                SELECT stripe_event_id FROM public.credit_transactions
+                WHERE user_id = \(userId) AND stripe_event_id IS NOT NULL)
+                AND processed_at IS NOT NULL
+              ORDER BY processed_at DESC, event_id DESC LIMIT \(limit)) w
+            ORDER BY w.processed_at DESC, w.event_id DESC
             """)
         try await collect(
             .issue,
@@ -123,17 +142,9 @@ public enum TimelineRepository {
             WHERE i.user_id = \(userId)
             ORDER BY 2 DESC, 1 DESC LIMIT \(limit)
             """)
-        // Stripe events of the user's current customer.
-        all.append(contentsOf: try await stripeEntries(userId: userId, limit: limit, on: connection, logger: logger))
-        all.sort(by: TimelineEntry.precedes)
-        return Array(all.suffix(limit))
-    }
-
-    /// The Stripe events of the user's current customer (`users.stripe_customer_id`), newest first.
-    static func stripeEntries(userId: String, limit: Int, on connection: PostgresConnection, logger: Logger)
-        async throws -> [TimelineEntry]
-    {
-        let rows = try await connection.query(
+        // Stripe events of the user's current customer (`users.stripe_customer_id`), newest first.
+        try await collect(
+            .stripe,
             """
             SELECT e.event_id, (extract(epoch from e.created_at) * 1000)::bigint,
               jsonb_build_object('id', e.event_id, 'type', e.type, 'customer', e.customer_id,
@@ -143,13 +154,8 @@ public enum TimelineRepository {
             FROM assurance.stripe_events e
             WHERE e.customer_id = (SELECT stripe_customer_id FROM public.users WHERE id = \(userId))
             ORDER BY e.created_at DESC, e.event_id DESC LIMIT \(limit)
-            """, logger: logger)
-        var entries: [TimelineEntry] = []
-        for try await (id, at, data) in rows.decode((String, Int64, String).self) {
-            entries.append(
-                TimelineEntry(
-                    atMs: at, kind: .stripe, id: id, data: try JSONDecoder().decode(JSONValue.self, from: Data(data.utf8))))
-        }
-        return entries
+            """)
+        all.sort(by: TimelineEntry.precedes)
+        return Array(all.suffix(limit))
     }
 }

@@ -18,6 +18,11 @@ public struct SnapshotRow: Sendable {
     /// `false` for a grant older than the user's `users.updated_at` minus the settle time.
     public var judgeGrantTier: Bool
 
+    /// The user of a ledger row (nil for the other tables).
+    var ledgerUserId: String? {
+        if case .ledger(let row) = record { row.userId } else { nil }
+    }
+
     public init(record: BillingRecord, table: Table, judgeGrantTier: Bool = true) {
         self.record = record
         self.table = table
@@ -63,7 +68,12 @@ extension BatchProcessor {
                 ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap)
                 : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap)
             // Keys only the states name (the Stripe customer of an account, …), read the same way.
-            let dependent = IssuePipeline.dependentKeys(for: rows.lazy.map(\.record), store: states.store)
+            var dependent = Set<StateKey>()
+            for row in rows {
+                for key in IssuePipeline.dependentKeys(for: row.record, store: states.store) where !keys.contains(key) {
+                    dependent.insert(key)
+                }
+            }
             if !dependent.isEmpty {
                 states = states.adding(
                     locked

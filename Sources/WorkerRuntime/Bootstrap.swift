@@ -103,7 +103,17 @@ public struct Bootstrap: Sendable {
             + "\(summary.applied.webhooks) webhook records (the rest were counted before); \(summary.unusable) unusable rows skipped"
     }
 
-    /// Reads the snapshot and applies it chunk by chunk, fetching the next chunk while one applies.
+    /// Chunks applied at the same time: one goes through the pipeline while another commits, and the
+    /// next is fetched meanwhile.
+    static let chunksInFlight = 2
+
+    /// Reads the snapshot and applies it chunk by chunk, up to `chunksInFlight` chunks at a time.
+    ///
+    /// Chunks applied at the same time never share a user: the ledger rows of the last user of a
+    /// chunk wait for the next one (a user's rows commit in seq order, as a partition delivers them).
+    /// Any other key two chunks share (a Stripe customer, a webhook's payment intent) is caught by the
+    /// versioned state write and that chunk redone, as with a concurrent worker. Each table is applied
+    /// completely before the next one starts.
     private func readSnapshot(runId: Int64, progress: Progress) async throws
         -> (BootstrapRunRepository.Applied, Int64)
     {
@@ -121,19 +131,47 @@ public struct Bootstrap: Sendable {
                 try await connection.query(
                     PostgresQuery(unsafeSQL: "DECLARE \(source.cursor) NO SCROLL CURSOR FOR \(source.select)"),
                     logger: logger)
-                var chunk = try await fetch(source, on: connection)
-                while chunk.read > 0 {
-                    let rows = chunk.rows
-                    async let applying = processor.applySnapshot(rows, run: runId)
-                    let next = try await fetch(source, on: connection)
-                    let done = try await applying
-                    applied.users += done.users
-                    applied.ledger += done.ledger
-                    applied.webhooks += done.webhooks
-                    unusable += Int64(chunk.read - chunk.rows.count)
-                    progress.counts.withLock { $0.done += Int64(chunk.read) }
-                    chunk = next
+                let done = try await withThrowingTaskGroup(of: BootstrapRunRepository.Applied.self) { group in
+                    var total = BootstrapRunRepository.Applied()
+                    var inFlight = 0
+                    var held: [SnapshotRow] = []
+                    // The user whose rows the latest submitted chunk ends with.
+                    var lastUser: String?
+                    var exhausted = false
+                    while !exhausted {
+                        let chunk = try await fetch(source, on: connection)
+                        exhausted = chunk.read == 0
+                        let skipped = Int64(chunk.read - chunk.rows.count)
+                        unusable += skipped
+                        progress.counts.withLock { $0.done += skipped }
+                        var rows = held + chunk.rows
+                        held = []
+                        if !exhausted, let last = rows.last?.ledgerUserId,
+                            let cut = rows.lastIndex(where: { $0.ledgerUserId != last }).map({ $0 + 1 })
+                        {
+                            held = Array(rows[cut...])
+                            rows.removeSubrange(cut...)
+                        }
+                        guard !rows.isEmpty else { continue }
+                        // Rows of a user a running chunk holds (one user longer than a chunk) wait for it.
+                        let limit = rows.first?.ledgerUserId.map { $0 == lastUser } == true ? 1 : Self.chunksInFlight
+                        while inFlight >= limit, let finished = try await group.next() {
+                            total.add(finished)
+                            inFlight -= 1
+                        }
+                        lastUser = rows.last?.ledgerUserId
+                        let batch = rows
+                        group.addTask { [processor] in
+                            let applied = try await processor.applySnapshot(batch, run: runId)
+                            progress.counts.withLock { $0.done += Int64(batch.count) }
+                            return applied
+                        }
+                        inFlight += 1
+                    }
+                    for try await finished in group { total.add(finished) }
+                    return total
                 }
+                applied.add(done)
                 try await connection.query(PostgresQuery(unsafeSQL: "CLOSE \(source.cursor)"), logger: logger)
             }
             return (applied, unusable)
@@ -146,5 +184,13 @@ public struct Bootstrap: Sendable {
         let result = try await connection.query(
             PostgresQuery(unsafeSQL: "FETCH \(chunkSize) FROM \(source.cursor)"), logger: logger)
         return try await source.decode(result, settleMs: settings.checks.settleMs)
+    }
+}
+
+extension BootstrapRunRepository.Applied {
+    mutating func add(_ other: Self) {
+        users += other.users
+        ledger += other.ledger
+        webhooks += other.webhooks
     }
 }

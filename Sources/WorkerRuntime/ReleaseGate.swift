@@ -1,3 +1,4 @@
+import Foundation
 import Persistence
 import Shared
 
@@ -73,4 +74,19 @@ public struct IssueHistory: Sendable, Hashable, Encodable {
 public struct UserTimeline: Sendable, Hashable, Encodable {
     public var userId: String
     public var entries: [TimelineEntry]
+
+    /// The answer's JSON, each entry's `data` passed through as stored (see `TimelineEntry.appendJSON`).
+    public func json() throws -> String {
+        var out = #"{"userId":"#
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        out += String(decoding: try encoder.encode(userId), as: UTF8.self)
+        out += #","entries":["#
+        for (index, entry) in entries.enumerated() {
+            if index > 0 { out += "," }
+            entry.appendJSON(to: &out)
+        }
+        out += "]}"
+        return out
+    }
 }

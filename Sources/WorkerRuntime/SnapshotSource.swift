@@ -40,26 +40,38 @@ enum SnapshotSource: CaseIterable {
     }
 
     /// The usable rows of one fetch, and how many rows it read.
+    ///
+    /// Cells are decoded one at a time with their concrete types: the tuple form of
+    /// `PostgresRow.decode` looks up generic tuple metadata for every row, which was the largest
+    /// cost of a bootstrap.
     func decode(_ result: PostgresRowSequence, settleMs: Int64) async throws -> (rows: [SnapshotRow], read: Int) {
         var rows: [SnapshotRow] = []
         var read = 0
         switch self {
         case .webhooks:
-            for try await (id, type, intent, invoice, processed, source) in result.decode(
-                (String, String?, String?, String?, Int64?, String).self)
-            {
+            for try await row in result {
                 read += 1
+                var cells = SnapshotCells(row)
                 let record = WebhookRecord(
-                    eventId: id, type: type, stripePaymentIntentId: intent, stripeInvoiceId: invoice,
-                    processedAtMs: processed, source: source)
+                    eventId: try cells.next(String.self), type: try cells.next(String?.self),
+                    stripePaymentIntentId: try cells.next(String?.self), stripeInvoiceId: try cells.next(String?.self),
+                    processedAtMs: try cells.next(Int64?.self), source: try cells.next(String.self))
                 rows.append(SnapshotRow(record: .webhook(record), table: .stripeWebhookEvents))
             }
         case .users:
-            for try await (id, role, tier, credits, unlimited, customer, subscription, status, updated, version) in result
-                .decode((String, String?, String?, Int64, Bool, String?, String?, String?, Int64?, Int64?).self)
-            {
+            for try await row in result {
                 read += 1
-                guard let updated else { continue }
+                var cells = SnapshotCells(row)
+                let id = try cells.next(String.self)
+                let role = try cells.next(String?.self)
+                let tier = try cells.next(String?.self)
+                let credits = try cells.next(Int64.self)
+                let unlimited = try cells.next(Bool.self)
+                let customer = try cells.next(String?.self)
+                let subscription = try cells.next(String?.self)
+                let status = try cells.next(String?.self)
+                guard let updated = try cells.next(Int64?.self) else { continue }
+                let version = try cells.next(Int64?.self)
                 let snapshot = AccountSnapshot(
                     userId: id, role: Role(rawValue: role ?? "USER") ?? .user,
                     tier: Tier(rawValue: tier ?? "FREE") ?? .free, credits: credits, unlimitedCredits: unlimited,
@@ -68,12 +80,21 @@ enum SnapshotSource: CaseIterable {
                 rows.append(SnapshotRow(record: .account(snapshot), table: .users))
             }
         case .ledger:
-            for try await (id, user, seq, type, amount, balance, event, intent, invoice, reason, created, updated)
-                in result.decode(
-                    (String, String?, Int64?, String?, Int64?, Int64?, String?, String?, String?, String?, Int64?, Int64?)
-                        .self)
-            {
+            for try await row in result {
                 read += 1
+                var cells = SnapshotCells(row)
+                let id = try cells.next(String.self)
+                let user = try cells.next(String?.self)
+                let seq = try cells.next(Int64?.self)
+                let type = try cells.next(String?.self)
+                let amount = try cells.next(Int64?.self)
+                let balance = try cells.next(Int64?.self)
+                let event = try cells.next(String?.self)
+                let intent = try cells.next(String?.self)
+                let invoice = try cells.next(String?.self)
+                let reason = try cells.next(String?.self)
+                let created = try cells.next(Int64?.self)
+                let updated = try cells.next(Int64?.self)
                 guard let user, let seq, let type = type.flatMap(LedgerType.init(rawValue:)), let amount, let balance,
                     let created
                 else { continue }
@@ -87,5 +108,21 @@ enum SnapshotSource: CaseIterable {
             }
         }
         return (rows, read)
+    }
+}
+
+/// The cells of one snapshot row, read in column order.
+struct SnapshotCells {
+    struct MissingColumn: Error, CustomStringConvertible {
+        var description: String { "a bootstrap query returned fewer columns than it selects" }
+    }
+
+    var iterator: PostgresRow.Iterator
+
+    init(_ row: PostgresRow) { iterator = row.makeIterator() }
+
+    mutating func next<T: PostgresDecodable>(_: T.Type) throws -> T {
+        guard let cell = iterator.next() else { throw MissingColumn() }
+        return try cell.decode(T.self)
     }
 }
