@@ -49,23 +49,11 @@ public struct BatchPipeline {
             committed(try await sequential(records, false))
             return
         }
-        var prepared: BatchProcessor.PreparedBatch
-        do {
-            prepared = try await prepare(records)
-        } catch let error as BatchProcessor.UnusableRecord {
-            try await drain(commits: &commits)
-            throw error
-        } catch {
-            // Reading states failed (the database is away): the sequential way retries.
-            logger.warning("Preparing a batch failed; processing it sequentially", metadata: ["assure.error": "\(error)"])
-            try await drain(commits: &commits)
-            processor.cache.removeAll()
-            committed(try await sequential(records, false))
-            return
-        }
+        guard var prepared = try await prepareOrFallBack(records, commits: &commits) else { return }
         if try await !finishInFlight(commits: &commits) {
             // The batch before was redone from the database: prepare this one again on top of it.
-            prepared = try await prepare(records)
+            guard let again = try await prepareOrFallBack(records, commits: &commits) else { return }
+            prepared = again
         }
         watermarkMs = max(watermarkMs, prepared.watermarkMs)
         let batch = prepared
@@ -94,6 +82,26 @@ public struct BatchPipeline {
             }
         }
         inFlight = true
+    }
+
+    /// The prepared batch, or `nil` when preparing failed and the batch was processed the sequential
+    /// way instead (reading states failed: the database is away, and the sequential way retries).
+    /// Never throws a transient failure, which would end the worker.
+    private mutating func prepareOrFallBack(_ records: [InboundRecord], commits: inout Commits) async throws
+        -> BatchProcessor.PreparedBatch?
+    {
+        do {
+            return try await prepare(records)
+        } catch let error as BatchProcessor.UnusableRecord {
+            try await drain(commits: &commits)
+            throw error
+        } catch {
+            logger.warning("Preparing a batch failed; processing it sequentially", metadata: ["assure.error": "\(error)"])
+            try await drain(commits: &commits)
+            processor.cache.removeAll()
+            committed(try await sequential(records, false))
+            return nil
+        }
     }
 
     /// `BatchProcessor.prepare` under the database deadline (it reads states).
