@@ -1,12 +1,16 @@
-import Foundation
+import Synchronization
 
 /// Wall time spent in each phase of processed batches, summed over batches (for the benchmark).
 ///
-/// Phases are per batch, not per record, so timing them costs a few clock reads per batch.
-public final class BatchPhaseTimes: @unchecked Sendable {
-    // @unchecked: `totals` is only touched under `lock`.
+/// Phases are per batch, not per record, so timing them costs a few clock reads per batch. Nothing
+/// is passed down for it: whoever wants the times binds `BatchPhaseTimes.current` around the work
+/// (`$current.withValue(times) { … }`), and the batch code's `PhaseLap`s charge it; child tasks and
+/// the tasks `DatabaseDeadline` starts inherit the binding.
+public final class BatchPhaseTimes: Sendable {
+    /// Where the batches of the current task charge their phases; `nil` (the worker) times nothing.
+    @TaskLocal public static var current: BatchPhaseTimes?
 
-    /// The steps of `BatchProcessor.processData`, in order.
+    /// The steps of a batch, in order.
     public enum Phase: String, Sendable, CaseIterable {
         /// Decoding the input messages (outside the transaction).
         case decode
@@ -38,46 +42,46 @@ public final class BatchPhaseTimes: @unchecked Sendable {
         case metrics
     }
 
-    private let lock = NSLock()
-    private var totals: [Phase: Duration] = [:]
+    private let totals = Mutex<[Phase: Duration]>([:])
 
     public init() {}
 
     public func add(_ phase: Phase, _ duration: Duration) {
-        lock.lock()
-        defer { lock.unlock() }
-        totals[phase, default: .zero] += duration
+        totals.withLock { $0[phase, default: .zero] += duration }
     }
 
     /// The summed time of each phase so far.
     public var snapshot: [Phase: Duration] {
-        lock.lock()
-        defer { lock.unlock() }
-        return totals
+        totals.withLock { $0 }
     }
 
     public func reset() {
-        lock.lock()
-        defer { lock.unlock() }
-        totals = [:]
+        totals.withLock { $0 = [:] }
     }
 }
 
-/// Times consecutive phases of one batch: each `end` charges the time since the previous one.
+/// Times consecutive phases of one batch step: each `end` charges the time since the previous one
+/// (or since `init`/`restart`) to `BatchPhaseTimes.current`; without one it reads no clock.
 struct PhaseLap {
-    let times: BatchPhaseTimes?
-    private var last: ContinuousClock.Instant
+    private let times: BatchPhaseTimes?
+    private var last: ContinuousClock.Instant?
 
-    init(times: BatchPhaseTimes?) {
-        self.times = times
-        last = .now
+    init() {
+        times = BatchPhaseTimes.current
+        last = times == nil ? nil : .now
     }
 
     @inline(__always)
     mutating func end(_ phase: BatchPhaseTimes.Phase) {
-        guard let times else { return }
+        guard let times, let last else { return }
         let now = ContinuousClock.now
         times.add(phase, now - last)
-        last = now
+        self.last = now
+    }
+
+    /// Starts the next phase now, charging nothing (after a call that timed its own phases).
+    @inline(__always)
+    mutating func restart() {
+        if times != nil { last = .now }
     }
 }

@@ -40,16 +40,15 @@ extension BatchProcessor {
     /// every input at once. Returns the rows applied (not counted before), per table.
     public func applySnapshot(_ rows: [SnapshotRow], run: Int64) async throws -> BootstrapRunRepository.Applied {
         let nowMs = clock()
-        var keys = Set<StateKey>(minimumCapacity: rows.count * 2)
-        for row in rows { keys.formUnion(IssuePipeline.stateKeys(for: row.record)) }
+        let records = rows.map(\.record)
         var conflicts = 0
         while true {
             do {
-                let (applied, states) = try await commitSnapshot(
-                    rows, keys: keys, run: run, nowMs: nowMs, locked: conflicts > 0)
-                cache.store(states)
+                let (applied, written) = try await commitSnapshot(
+                    rows, records: records, run: run, nowMs: nowMs, access: conflicts > 0 ? .locked : .optimistic)
+                states.committed(written)
                 return applied
-            } catch where EntityStateRepository.isConcurrencyConflict(error) && conflicts < Self.conflictRetries {
+            } catch where BatchFailure(error) == .conflict && conflicts < Self.conflictRetries {
                 // A worker changed a state this chunk read: redo it with every state locked.
                 conflicts += 1
                 metrics.stateConflict()
@@ -58,28 +57,12 @@ extension BatchProcessor {
     }
 
     private func commitSnapshot(
-        _ rows: [SnapshotRow], keys: Set<StateKey>, run: Int64, nowMs: Int64, locked: Bool
-    ) async throws -> (BootstrapRunRepository.Applied, [(key: StateKey, entry: EntityStateCache.Entry)]) {
-        var lap = PhaseLap(times: nil)
-        return try await client.withTransaction(logger: logger) { connection in
+        _ rows: [SnapshotRow], records: [BillingRecord], run: Int64, nowMs: Int64, access: EntityStates.Access
+    ) async throws -> (BootstrapRunRepository.Applied, EntityStateWrite) {
+        try await client.withTransaction(logger: logger) { connection in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
-            var states =
-                locked
-                ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap)
-                : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap)
-            // Keys only the states name (the Stripe customer of an account, …), read the same way.
-            var dependent = Set<StateKey>()
-            for row in rows {
-                for key in IssuePipeline.dependentKeys(for: row.record, store: states.store) where !keys.contains(key) {
-                    dependent.insert(key)
-                }
-            }
-            if !dependent.isEmpty {
-                states = states.adding(
-                    locked
-                        ? try await codec.lockAndLoadVersioned(dependent, on: connection, logger: logger, lap: &lap)
-                        : try await codec.loadUnlocked(dependent, cache: cache, on: connection, logger: logger, lap: &lap))
-            }
+            // The keys the rows name and the ones their states name (the Stripe customer of an account, …).
+            let states = try await self.states.read(touchedBy: records, access, on: connection, logger: logger)
             var watermark =
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var maxEventTime: Int64?
@@ -106,10 +89,8 @@ extension BatchProcessor {
                 case .stripeWebhookEvents: applied.webhooks += 1
                 }
             }
-            let committed =
-                locked
-                ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap)
-                : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap)
+            let written = self.states.encode(states)
+            try await self.states.write(written, on: connection, logger: logger)
             let events = try await IssueRepository.applyEncoding(
                 zip(transitions, causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
             try await OutboxRepository.append(
@@ -121,7 +102,7 @@ extension BatchProcessor {
                 on: connection, logger: logger)
             try await BootstrapRunRepository.add(
                 applied, rowsRead: Int64(rows.count), run: run, on: connection, logger: logger)
-            return (applied, committed)
+            return (applied, written)
         }
     }
 }

@@ -4,47 +4,16 @@ import Persistence
 import PostgresNIO
 import Shared
 
-/// The last step of poison isolation: one record that PostgreSQL refuses for a reason retrying
-/// cannot fix goes to the dead-letter topic with the database's reason, in a transaction of its own.
+/// Poison isolation, the `refusal` case of `BatchFailure`: a refused batch is split in halves until the
+/// record at fault is found, which goes to the dead-letter topic with the database's reason, in a
+/// transaction of its own, while the rest commits (exactly once, behind the offset fence).
 extension BatchProcessor {
-    /// Processes a batch until it is committed, whatever PostgreSQL says.
-    ///
-    /// Transient database failures (connection lost, serialization failure, deadlock, server
-    /// restarting) are retried with backoff. A batch PostgreSQL refuses for a reason retrying cannot
-    /// fix is split in halves until the record at fault is found, which is dead-lettered with the
-    /// database's reason while the rest commits (exactly once, behind the offset fence).
-    /// `UnusableRecord` (the bad-record policy says stop) is thrown.
+    /// `process(_:bypassingCache:)`, by the name poison isolation was introduced under: every batch
+    /// goes through the same failure policy (`BatchFailure`), which isolates refusals.
     public func processIsolatingRefusals(_ records: [InboundRecord], bypassingCache: Bool = false) async throws
         -> Summary
     {
-        var attempt = 0
-        while true {
-            do {
-                let processor = self
-                return try await settings.databaseDeadline.run("a batch of \(records.count) records") {
-                    try await processor.process(records, bypassingCache: bypassingCache)
-                }
-            } catch let error as UnusableRecord {
-                throw error
-            } catch where !DatabaseError.isTransient(error) && !Task.isCancelled {
-                metrics.failedBatch()
-                logger.error(
-                    "Batch refused by the database; splitting it to find the record at fault",
-                    metadata: [
-                        "assure.error": "\(DatabaseError.describe(error))", "assure.batch.records": "\(records.count)",
-                    ])
-                // The cache may hold states of the refused batch's prepared run.
-                cache.removeAll()
-                return try await isolate(records, refusal: error)
-            } catch {
-                if Task.isCancelled { throw error }
-                attempt += 1
-                logger.error(
-                    "Batch failed; retrying",
-                    metadata: ["assure.error": "\(String(reflecting: error))", "assure.attempt": "\(attempt)"])
-                try await Task.sleep(for: TransientRetry.backoff(attempt))
-            }
-        }
+        try await process(records, bypassingCache: bypassingCache)
     }
 
     /// Processes the halves of a refused batch in order, down to the single record at fault.
@@ -53,8 +22,8 @@ extension BatchProcessor {
             return try await deadLetterRefused(records[0], reason: DatabaseError.describe(refusal))
         }
         let middle = records.count / 2
-        var summary = try await processIsolatingRefusals(Array(records[..<middle]), bypassingCache: true)
-        summary += try await processIsolatingRefusals(Array(records[middle...]), bypassingCache: true)
+        var summary = try await run(Array(records[..<middle]), first: .locked).summary
+        summary += try await run(Array(records[middle...]), first: .locked).summary
         return summary
     }
 

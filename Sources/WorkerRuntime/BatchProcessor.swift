@@ -8,16 +8,17 @@ import Shared
 
 /// Processes one batch of input records with exactly-once effects in PostgreSQL.
 ///
-/// One transaction per batch: it locks the batch's offset rows (dropping records an earlier owner of
-/// the partition already processed), takes the entity states the records touch from the cache or
-/// reads them, runs the check pipeline, and writes the changed states, the issue rows and their
-/// events (outbox), dead letters (outbox) and the new offsets. A crash before commit leaves nothing;
-/// a redelivery after commit is dropped by the offset fence.
+/// One transaction per batch: it locks the batch's offset rows (the fence: records an earlier owner of
+/// the partition processed already are not applied again), writes the entity states the check
+/// pipeline changed, the issue rows and their events (outbox), dead letters (outbox) and the new
+/// offsets. A crash before commit leaves nothing; a redelivery after commit is dropped by the fence.
 ///
-/// States are not locked while the batch runs: each is written back only if its row is still at the
-/// version read (optimistic concurrency). When another writer got there first, the transaction rolls
-/// back and the batch is redone with every state row locked, as the sweeper and repairs work.
-/// `BatchPipeline` splits the same work into `prepare` and `commit(_:)` to overlap batches.
+/// There is one way through (`run`, in `BatchProcessor+Failure`): a batch is prepared (decoded and run
+/// through the pipeline on states from the cache or read without locks) and its transaction writes
+/// the states back only where they are still at the version read. `BatchPipeline` prepares the next
+/// batch while this transaction runs; alone, nothing overlaps. Whatever fails goes to one failure
+/// policy (`BatchFailure`): conflicts are redone with every state locked in the transaction, transient
+/// failures retried with backoff, refusals isolated to the record at fault and dead-lettered.
 public struct BatchProcessor: Sendable {
     /// Counts of one processed batch, for logs, metrics and tests.
     public struct Summary: Sendable, Hashable {
@@ -30,7 +31,7 @@ public struct BatchProcessor: Sendable {
         public var issueEvents = 0
         public var commands = 0
         /// How often the batch was redone with locks because a concurrent writer changed a state it
-        /// read (or deadlocked with it).
+        /// read (or deadlocked with it), or an earlier owner had processed some of its records.
         public var stateConflicts = 0
 
         public init() {}
@@ -48,7 +49,8 @@ public struct BatchProcessor: Sendable {
     let settings: WorkerSettings
     let pipeline: IssuePipeline
     let decoder: RecordDecoder
-    let codec: EntityStateCodec
+    /// How this processor reads and writes entity states (through `cache`).
+    let states: EntityStateAccess
     let commands: CommandProcessor
     let deadLetterPolicy: DeadLetterPolicy
     let clock: @Sendable () -> Int64
@@ -56,17 +58,14 @@ public struct BatchProcessor: Sendable {
     let metrics = WorkerMetrics()
     /// Where this processor's consumer records deliveries and waiters.
     public let inputHealth: InputHealth
-    /// Where batch time goes, when someone (the benchmark) asks.
-    let phaseTimes: BatchPhaseTimes?
     /// States of recent batches, so the next ones need not read them.
     public let cache: EntityStateCache
 
-    /// `cache` is shared with the sweeper of the same worker, so that it can drop what it rewrites;
+    /// `cache` is shared with the sweeper of the same worker, which refreshes what it rewrites;
     /// without one the processor makes its own of `settings.stateCacheEntries`.
     public init(
         client: PostgresClient, settings: WorkerSettings, deadLetterPolicy: DeadLetterPolicy = .deadLetter,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, phaseTimes: BatchPhaseTimes? = nil,
-        cache: EntityStateCache? = nil
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
     ) {
         let cache = cache ?? EntityStateCache(capacity: settings.stateCacheEntries)
         self.cache = cache
@@ -74,68 +73,23 @@ public struct BatchProcessor: Sendable {
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
         self.decoder = RecordDecoder(topics: settings.topics, maxFutureMs: settings.maxFutureSeconds * 1000)
-        self.codec = EntityStateCodec(settings: settings.checks)
+        self.states = EntityStateAccess(settings: settings.checks, cache: cache)
         self.commands = CommandProcessor(
             client: client, settings: settings, logger: logger, clock: clock, cache: cache)
         self.deadLetterPolicy = deadLetterPolicy
         self.clock = clock
         self.logger = logger
-        self.phaseTimes = phaseTimes
         self.inputHealth = InputHealth(client: client, settings: settings, logger: logger)
     }
 
-    /// Processes a batch: the data records in one transaction, then each command in its own.
+    /// Processes a batch until it is committed, whatever PostgreSQL says (see `BatchFailure`): the
+    /// data records in one transaction, then each command in its own. Only `UnusableRecord` (the
+    /// bad-record policy says stop) and cancellation are thrown.
     ///
-    /// `bypassingCache` locks and reads every state from the database and leaves the cache alone
-    /// (for redoing a prepared batch while the cache may hold the failed batch's results).
+    /// `bypassingCache` reads every state locked from the database from the first attempt on.
     @discardableResult
     public func process(_ records: [InboundRecord], bypassingCache: Bool = false) async throws -> Summary {
-        let started = ContinuousClock.now
-        var summary = Summary()
-        let commandTopic = settings.topics.commands
-        let data = records.filter { $0.topic != commandTopic }
-        if !data.isEmpty { summary = try await processData(data, bypassingCache: bypassingCache) }
-        for command in records where command.topic == commandTopic {
-            if try await commands.process(command) { summary.commands += 1 }
-        }
-        summary.records = records.count
-        let elapsed = ContinuousClock.now - started
-        metrics.batch(
-            size: records.count,
-            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        return summary
-    }
-
-    func processData(_ records: [InboundRecord], bypassingCache: Bool = false) async throws -> Summary {
-        let nowMs = clock()
-        var lap = PhaseLap(times: phaseTimes)
-        // Decode outside the transaction: it is pure and the hot part of the CPU work.
-        let decoded = try decode(records, nowMs: nowMs)
-        let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
-        lap.end(.decode)
-        var outcome: CommittedBatch
-        var conflicts = 0
-        while true {
-            do {
-                outcome = try await commit(
-                    decoded, partitions: partitions, nowMs: nowMs, locked: bypassingCache || conflicts > 0, lap: &lap)
-                break
-            } catch where EntityStateRepository.isConcurrencyConflict(error) && conflicts < Self.conflictRetries {
-                // Another writer changed a state this batch read from the cache or without a lock (or
-                // the two deadlocked): redo the batch with every state locked.
-                conflicts += 1
-                metrics.stateConflict()
-                logger.debug(
-                    "Entity state changed concurrently; redoing the batch with locks",
-                    metadata: ["assure.error": "\(error)", "assure.attempt": "\(conflicts)"])
-            }
-        }
-        outcome.summary.stateConflicts = conflicts
-        if !bypassingCache { cache.store(outcome.states) }
-        await inputHealth.recordWaiters(outcome.waiters, sinceMs: nowMs)
-        recordMetrics(records, events: outcome.events)
-        lap.end(.metrics)
-        return outcome.summary
+        try await run(records, first: bypassingCache ? .locked : .optimistic).summary
     }
 
     /// Decodes every record; throws `UnusableRecord` for an invalid one when the policy says stop.
@@ -160,90 +114,13 @@ public struct BatchProcessor: Sendable {
         metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
     }
 
-    /// How often a batch is redone at once after a concurrency conflict before the error is thrown
-    /// (a locked redo can still lose a deadlock, but not forever).
+    /// How often a batch is redone at once after a concurrency conflict before it waits between
+    /// attempts (a locked redo can still lose a deadlock, but not forever).
     static let conflictRetries = 5
-
-    /// What one batch transaction committed.
-    struct CommittedBatch {
-        var summary: Summary
-        var events: [IssueEvent]
-        /// Every state the batch touched, as committed (for the cache).
-        var states: [(key: StateKey, entry: EntityStateCache.Entry)]
-        /// The inputs the batch's applied records wait on.
-        var waiters: Set<InputTopic>
-    }
-
-    /// Runs the batch in one transaction. Unless `locked`, states come from the cache or unlocked
-    /// reads and are written only if still at the version read (`VersionConflict` otherwise).
-    func commit(
-        _ decoded: [(record: InboundRecord, outcome: DecodeOutcome)], partitions: [TopicPartition], nowMs: Int64,
-        locked: Bool, lap: inout PhaseLap
-    ) async throws -> CommittedBatch {
-        var lap2 = lap
-        defer { lap = lap2 }
-        let result = try await client.withTransaction(logger: logger) { connection -> CommittedBatch in
-            try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
-            lap2.end(.begin)
-            let stored = try await OffsetRepository.lockForBatch(
-                group: settings.groupId, partitions: partitions, on: connection, logger: logger)
-            lap2.end(.lockOffsets)
-            var fenced = 0
-            let fresh = decoded.filter { entry in
-                let partition = TopicPartition(topic: entry.record.topic, partition: entry.record.partition)
-                guard entry.record.offset >= stored[partition] ?? 0 else {
-                    fenced += 1
-                    return false
-                }
-                return true
-            }
-            let keys = Self.stateKeys(of: fresh)
-            lap2.end(.collectKeys)
-            var states =
-                locked
-                ? try await codec.lockAndLoadVersioned(keys, on: connection, logger: logger, lap: &lap2)
-                : try await codec.loadUnlocked(keys, cache: cache, on: connection, logger: logger, lap: &lap2)
-            // Keys only the states name (the users of a Stripe customer, …), read the same way.
-            let dependent = IssuePipeline.dependentKeys(for: Self.records(of: fresh), store: states.store)
-            if !dependent.isEmpty {
-                states = states.adding(
-                    locked
-                        ? try await codec.lockAndLoadVersioned(dependent, on: connection, logger: logger, lap: &lap2)
-                        : try await codec.loadUnlocked(dependent, cache: cache, on: connection, logger: logger, lap: &lap2))
-            }
-            let watermark =
-                try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
-            let inputs = try await InputHealth.clock(on: connection, logger: logger)
-            lap2.end(.lockStates)
-            var effects = try apply(fresh, store: states.store, watermarkMs: watermark, nowMs: nowMs, inputs: inputs)
-            effects.summary.fenced = fenced
-            lap2.end(.pipeline)
-            let committedStates =
-                locked
-                ? try await codec.saveLocked(states, on: connection, logger: logger, lap: &lap2)
-                : try await codec.writeIfUnchanged(states, on: connection, logger: logger, lap: &lap2)
-            lap2.end(.saveStates)
-            let events = try await write(effects, on: connection, lap: &lap2)
-            effects.summary.issueEvents = events.count
-            return CommittedBatch(
-                summary: effects.summary, events: events, states: committedStates, waiters: effects.waiters)
-        }
-        lap2.end(.commit)
-        return result
-    }
 
     /// The usable records, in order.
     static func records(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> [BillingRecord] {
         decoded.compactMap { if case .record(let billing) = $0.outcome { billing } else { nil } }
-    }
-
-    /// The state keys the usable records name (`IssuePipeline.dependentKeys` adds the ones their states name).
-    static func stateKeys(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> Set<StateKey> {
-        var keys = Set<StateKey>(minimumCapacity: decoded.count)
-        for entry in decoded {
-            if case .record(let billing) = entry.outcome { keys.formUnion(IssuePipeline.stateKeys(for: billing)) }
-        }
-        return keys
     }
 
     /// What applying a batch's records produced, before the issue rows are written.
@@ -324,9 +201,8 @@ public struct BatchProcessor: Sendable {
     }
 
     /// Writes the issue rows, the outbox (dead letters and issue events) and the new offsets.
-    func write(_ effects: BatchEffects, on connection: PostgresConnection, lap: inout PhaseLap) async throws
-        -> [IssueEvent]
-    {
+    func write(_ effects: BatchEffects, on connection: PostgresConnection) async throws -> [IssueEvent] {
+        var lap = PhaseLap()
         let encoded = try await IssueRepository.applyEncoding(
             zip(effects.transitions, effects.causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
         lap.end(.issues)

@@ -15,24 +15,22 @@ public struct CommandProcessor: Sendable {
     let settings: WorkerSettings
     let executor: RepairExecutor
     let pipeline: IssuePipeline
-    let codec: EntityStateCodec
+    /// Reads the states a repair's rows touch locked, and refreshes the batch processor's cache.
+    let states: EntityStateAccess
     let clock: @Sendable () -> Int64
     let logger: Logger
-    /// The batch processor's cache, which must forget the states a repair rewrites.
-    let cache: EntityStateCache?
 
     public init(
         client: PostgresClient, settings: WorkerSettings, logger: Logger,
         clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
     ) {
-        self.cache = cache
         self.client = client
         self.settings = settings
         self.executor = RepairExecutor(
             verifier: CommandVerifier(commandKey: settings.commandKey, ttlSeconds: settings.commandTTLSeconds),
             logger: logger)
         self.pipeline = IssuePipeline(settings: settings.checks)
-        self.codec = EntityStateCodec(settings: settings.checks)
+        self.states = EntityStateAccess(settings: settings.checks, cache: cache)
         self.clock = clock
         self.logger = logger
     }
@@ -92,10 +90,11 @@ public struct CommandProcessor: Sendable {
     func process(_ record: InboundRecord, failure: String?, remember: Bool = true) async throws -> Bool {
         let nowMs = clock()
         let partition = TopicPartition(topic: record.topic, partition: record.partition)
-        return try await client.withTransaction(logger: logger) { connection -> Bool in
+        let (processed, written) = try await client.withTransaction(logger: logger) {
+            connection -> (Bool, EntityStateWrite?) in
             let stored = try await OffsetRepository.lockForBatch(
                 group: settings.groupId, partitions: [partition], on: connection, logger: logger)
-            guard record.offset >= stored[partition] ?? 0 else { return false }
+            guard record.offset >= stored[partition] ?? 0 else { return (false, nil) }
             let result =
                 if let failure {
                     try await failed(record, detail: failure, remember: remember, nowMs: nowMs, on: connection)
@@ -122,13 +121,18 @@ public struct CommandProcessor: Sendable {
                     "assure.command.outcome": "\(result.result.outcome.rawValue)",
                     "assure.command.rejection": "\(result.result.rejection?.rawValue ?? "-")",
                 ])
-            return true
+            return (true, result.written)
         }
+        // Only once committed: a state version that never committed must not be cached.
+        if let written { states.committed(written) }
+        return processed
     }
 
     struct Handled {
         var result: RepairResult
         var events: [IssueEvent]
+        /// The entity states the repair's rows changed, for the cache once committed.
+        var written: EntityStateWrite? = nil
     }
 
     /// The `failed` answer to a command whose transaction the database refused; remembered like any result.
@@ -176,16 +180,18 @@ public struct CommandProcessor: Sendable {
             case .repaired(let issueId): repaired.append(change(issueId, .resolve(.repaired)))
             }
         }
+        var written: EntityStateWrite?
         if !output.records.isEmpty {
             // The repair's own rows, applied now so the pipeline agrees with the billing tables at once.
-            let store = try await codec.lockAndLoad(touchedBy: output.records, on: connection, logger: logger)
+            let read = try await states.read(touchedBy: output.records, .locked, on: connection, logger: logger)
+            let store = read.store
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             var transitions: [IssueTransition] = []
             for billing in output.records {
                 pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
             }
-            try await codec.saveChanges(of: store, on: connection, logger: logger)
-            cache?.forget(store.changedKeys)
+            written = states.encode(read)
+            try await states.write(written!, on: connection, logger: logger)
             // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
             // give way to its one `repaired` resolution; other issues the rows touch change as usual.
             let repairedIds = Set(repaired.map(\.issueId))
@@ -197,6 +203,6 @@ public struct CommandProcessor: Sendable {
             try await ProcessedCommandRepository.record(
                 output.result, actor: command.actor.id, reason: command.reason, on: connection, logger: logger)
         }
-        return Handled(result: output.result, events: events)
+        return Handled(result: output.result, events: events, written: written)
     }
 }

@@ -43,7 +43,6 @@ public struct ConsumerWorker: Service {
             try await withThrowingTaskGroup(of: Bool.self) { commits in
                 var pipeline = BatchPipeline(
                     processor: processor, logger: logger,
-                    sequential: { try await processWithRetry($0, bypassingCache: $1) },
                     committed: { [status] summary in
                         status.batchCommitted(nowMs: WallClock.nowMs())
                         if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
@@ -57,7 +56,14 @@ public struct ConsumerWorker: Service {
                         status.batchStarted(nowMs: WallClock.nowMs())
                         // Delivered, whatever becomes of the records (contract, *Input health*).
                         await inputHealth.recordDelivery(of: batch.records)
-                        try await pipeline.submit(batch.records, commits: &commits)
+                        do {
+                            // A batch is never skipped and never stops the worker (`BatchFailure`), but
+                            // for a record the bad-record policy says must stop it.
+                            try await pipeline.submit(batch.records, commits: &commits)
+                        } catch let error as BatchProcessor.UnusableRecord {
+                            logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
+                            throw error
+                        }
                         var waiting: Int64 = 0
                         for (partition, lag) in group.lag(after: batch.nextOffsets) {
                             metrics.consumerLag(topic: partition.topic, partition: partition.partition, lag: lag)
@@ -101,18 +107,6 @@ public struct ConsumerWorker: Service {
                         group: settings.groupId, partitions: partitions, on: connection, logger: logger)
                 }
             }
-        }
-    }
-
-    /// A batch is never skipped and never stops the worker (see
-    /// ``BatchProcessor/processIsolatingRefusals(_:bypassingCache:)``); a record the bad-record policy
-    /// says must stop the worker ends it.
-    func processWithRetry(_ records: [InboundRecord], bypassingCache: Bool) async throws -> BatchProcessor.Summary {
-        do {
-            return try await processor.processIsolatingRefusals(records, bypassingCache: bypassingCache)
-        } catch let error as BatchProcessor.UnusableRecord {
-            logger.critical("Stopping: unusable input record", metadata: ["assure.error": "\(error)"])
-            throw error
         }
     }
 }

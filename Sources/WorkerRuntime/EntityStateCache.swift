@@ -1,17 +1,17 @@
 import CheckPipeline
-import Foundation
+import Synchronization
 
 /// Entity states this worker read or wrote lately, each with the version of its row.
 ///
 /// A batch takes the states it finds here instead of reading them. An entry can go stale (another
-/// worker, the sweeper or a repair wrote the row since): the batch's versioned write then fails and
-/// the batch is redone with locked reads, so a stale entry costs time, never correctness.
+/// worker wrote the row since): the batch's versioned write then fails and the batch is redone with
+/// locked reads, so a stale entry costs time, never correctness. Only committed versions may be
+/// stored, except by `BatchPipeline`, which empties the cache whenever a batch it stored ahead of its
+/// commit fails (a version that never committed could be taken by another writer for other contents).
 ///
 /// The capacity bounds memory with two generations: when the recent one is full it becomes the
 /// older one and the previous older one is dropped; a hit in the older one moves back to the recent.
-public final class EntityStateCache: @unchecked Sendable {
-    // @unchecked: `recent` and `older` are only touched under `lock`.
-
+public final class EntityStateCache: Sendable {
     /// A cached state and the version of its row (every cached key has a row).
     public struct Entry: Sendable {
         public var state: EntityState?
@@ -23,11 +23,22 @@ public final class EntityStateCache: @unchecked Sendable {
         }
     }
 
+    private struct Generations {
+        var recent: [StateKey: Entry] = [:]
+        var older: [StateKey: Entry] = [:]
+
+        mutating func insert(_ key: StateKey, _ entry: Entry, capacity: Int) {
+            if recent.count >= max(1, capacity / 2), recent[key] == nil {
+                older = recent
+                recent = Dictionary(minimumCapacity: capacity / 2)
+            }
+            recent[key] = entry
+        }
+    }
+
     /// Most entries kept; 0 turns the cache off.
     public let capacity: Int
-    private let lock = NSLock()
-    private var recent: [StateKey: Entry] = [:]
-    private var older: [StateKey: Entry] = [:]
+    private let generations = Mutex(Generations())
 
     public init(capacity: Int) {
         self.capacity = max(0, capacity)
@@ -39,63 +50,53 @@ public final class EntityStateCache: @unchecked Sendable {
         var hits: [(key: StateKey, entry: Entry)] = []
         var misses: [StateKey] = []
         hits.reserveCapacity(keys.count)
-        lock.lock()
-        defer { lock.unlock() }
-        for key in keys {
-            if let entry = recent[key] {
-                hits.append((key, entry))
-            } else if let entry = older.removeValue(forKey: key) {
-                insertLocked(key, entry)
-                hits.append((key, entry))
-            } else {
-                misses.append(key)
+        let capacity = self.capacity
+        generations.withLock { cached in
+            for key in keys {
+                if let entry = cached.recent[key] {
+                    hits.append((key, entry))
+                } else if let entry = cached.older.removeValue(forKey: key) {
+                    cached.insert(key, entry, capacity: capacity)
+                    hits.append((key, entry))
+                } else {
+                    misses.append(key)
+                }
             }
         }
         return (hits, misses)
     }
 
-    /// Remembers states as they are after a committed transaction.
+    /// Remembers states as they are after a committed transaction (or, for `BatchPipeline`, will be).
     func store(_ entries: [(key: StateKey, entry: Entry)]) {
-        guard capacity > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        for (key, entry) in entries {
-            older[key] = nil
-            insertLocked(key, entry)
+        guard capacity > 0, !entries.isEmpty else { return }
+        let capacity = self.capacity
+        generations.withLock { cached in
+            for (key, entry) in entries {
+                cached.older[key] = nil
+                cached.insert(key, entry, capacity: capacity)
+            }
         }
     }
 
-    /// Forgets `keys` (their rows were written by a transaction that did not go through the cache).
+    /// Forgets `keys`.
     func forget(_ keys: some Sequence<StateKey>) {
         guard capacity > 0 else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        for key in keys {
-            recent[key] = nil
-            older[key] = nil
+        generations.withLock { cached in
+            for key in keys {
+                cached.recent[key] = nil
+                cached.older[key] = nil
+            }
         }
     }
 
-    /// Forgets everything (after a rebalance, when other workers may own what this one cached).
+    /// Forgets everything (after a rebalance, when other workers may own what this one cached, or
+    /// when a batch stored ahead of its commit failed).
     public func removeAll() {
-        lock.lock()
-        defer { lock.unlock() }
-        recent = [:]
-        older = [:]
+        generations.withLock { $0 = Generations() }
     }
 
     /// How many entries are cached.
     public var count: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return recent.count + older.count
-    }
-
-    private func insertLocked(_ key: StateKey, _ entry: Entry) {
-        if recent.count >= max(1, capacity / 2), recent[key] == nil {
-            older = recent
-            recent = Dictionary(minimumCapacity: capacity / 2)
-        }
-        recent[key] = entry
+        generations.withLock { $0.recent.count + $0.older.count }
     }
 }

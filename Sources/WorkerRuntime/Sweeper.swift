@@ -11,13 +11,12 @@ public struct Sweeper: Service {
     let client: PostgresClient
     let settings: WorkerSettings
     let pipeline: IssuePipeline
-    let codec: EntityStateCodec
+    /// Reads the due states locked and refreshes the batch processor's cache with what it writes.
+    let states: EntityStateAccess
     let relayWakeup: WakeupSignal
     let alertWakeup: WakeupSignal
     let clock: @Sendable () -> Int64
     let logger: Logger
-    /// The batch processor's cache, which must forget the states the sweeper rewrites.
-    let cache: EntityStateCache?
     /// Most entities re-evaluated per transaction.
     let batchSize = 1000
 
@@ -25,11 +24,10 @@ public struct Sweeper: Service {
         client: PostgresClient, settings: WorkerSettings, relayWakeup: WakeupSignal, alertWakeup: WakeupSignal,
         logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
     ) {
-        self.cache = cache
         self.client = client
         self.settings = settings
         self.pipeline = IssuePipeline(settings: settings.checks)
-        self.codec = EntityStateCodec(settings: settings.checks)
+        self.states = EntityStateAccess(settings: settings.checks, cache: cache)
         self.relayWakeup = relayWakeup
         self.alertWakeup = alertWakeup
         self.clock = clock
@@ -52,7 +50,7 @@ public struct Sweeper: Service {
     @discardableResult
     public func sweepOnce(nowMs: Int64? = nil) async throws -> (due: Int, events: Int) {
         let now = nowMs ?? clock()
-        let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int) in
+        let result = try await client.withTransaction(logger: logger) { connection -> (Int, Int, EntityStateWrite?) in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
             let health = try await InputHealthRepository.load(on: connection, logger: logger)
@@ -66,16 +64,17 @@ public struct Sweeper: Service {
             // Snoozes that ran out: the issue's next event clears them.
             let snoozeEnded = try await IssueRepository.snoozesEnded(
                 atMs: now, limit: batchSize, on: connection, logger: logger)
-            guard !keys.isEmpty || !snoozeEnded.isEmpty else { return (0, 0) }
+            guard !keys.isEmpty || !snoozeEnded.isEmpty else { return (0, 0, nil) }
             var changes: [IssueChange] = []
+            var written: EntityStateWrite?
             if !keys.isEmpty {
-                let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
+                let read = try await states.read(keys, .locked, on: connection, logger: logger)
                 var pipeline = self.pipeline
                 pipeline.inputs = InputHealth.clock(from: health)
                 let transitions = pipeline.tick(
-                    keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
-                try await codec.saveChanges(of: store, on: connection, logger: logger)
-                cache?.forget(store.changedKeys)
+                    keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: read.store)
+                written = states.encode(read)
+                try await states.write(written!, on: connection, logger: logger)
                 changes = transitions.map { IssueChange($0, cause: .timer) }
             }
             for (issueId, check) in snoozeEnded {
@@ -86,8 +85,9 @@ public struct Sweeper: Service {
                 try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
             // Held releases do not count towards "due": they alone must not keep the loop going.
-            return (due.count + snoozeEnded.count, events.count)
+            return (due.count + snoozeEnded.count, events.count, written)
         }
+        if let written = result.2 { states.committed(written) }
         let stallEvents = try await client.withTransaction(logger: logger) { connection in
             try await InputHealth(client: client, settings: settings, logger: logger).evaluateStalls(
                 nowMs: now, on: connection)

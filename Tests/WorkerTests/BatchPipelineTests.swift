@@ -22,9 +22,7 @@ import WorkerRuntime
         let processor = driver.processor
         try await withThrowingTaskGroup(of: Bool.self) { commits in
             var pipeline = BatchPipeline(
-                processor: processor, logger: driver.env.logger,
-                sequential: { try await processor.process($0, bypassingCache: $1) },
-                committed: { committed.append($0) })
+                processor: processor, logger: driver.env.logger, committed: { committed.append($0) })
             for batch in batches { try await pipeline.submit(batch, commits: &commits) }
             try await pipeline.drain(commits: &commits)
         }

@@ -1,0 +1,141 @@
+import CheckPipeline
+import Logging
+import Persistence
+import PostgresNIO
+import Shared
+
+/// The one way the worker reads and writes entity states: the batch path and its redo, bootstrap,
+/// the sweeper and repairs all go through it.
+///
+/// States are read one of two ways (`EntityStates.Access`): optimistically, from the cache or without
+/// locks, or locked inside the caller's transaction. `encode` turns what the pipeline changed into
+/// the matching write, `write` runs it in the transaction, and once that committed, `committed`
+/// refreshes the cache with every state as written (locked writers included, so the next batch need
+/// not read what a sweep or a repair just wrote).
+struct EntityStateAccess: Sendable {
+    let codec: EntityStateCodec
+    /// Shared by the batch processor, the sweeper and the repairs of one worker; `nil` caches nothing.
+    let cache: EntityStateCache?
+
+    init(settings: CheckSettings, cache: EntityStateCache?) {
+        self.codec = EntityStateCodec(settings: settings)
+        self.cache = cache
+    }
+
+    /// The states of every key `records` name and of the keys their states name
+    /// (`IssuePipeline.dependentKeys`), read the same way.
+    func read(
+        touchedBy records: [BillingRecord], _ access: EntityStates.Access, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws -> EntityStates {
+        var keys = Set<StateKey>(minimumCapacity: records.count)
+        for record in records { keys.formUnion(IssuePipeline.stateKeys(for: record)) }
+        var states = try await read(keys, access, on: connection, logger: logger)
+        let dependent = IssuePipeline.dependentKeys(for: records, store: states.store)
+        if !dependent.isEmpty { states.add(try await read(dependent, access, on: connection, logger: logger)) }
+        return states
+    }
+
+    /// The states of `keys`: optimistic ones from the cache where it has them, the others read
+    /// without locks; locked ones locked and read (rows created for missing keys).
+    func read(
+        _ keys: Set<StateKey>, _ access: EntityStates.Access, on connection: PostgresConnection, logger: Logger
+    ) async throws -> EntityStates {
+        var lap = PhaseLap()
+        var hits: [(key: StateKey, entry: EntityStateCache.Entry)] = []
+        var misses: [(string: String, key: StateKey)]
+        let rows: [String: EntityStateRepository.Row]
+        switch access {
+        case .optimistic:
+            let lookup = cache?.lookup(Array(keys)) ?? (hits: [], misses: Array(keys))
+            hits = lookup.hits
+            misses = lookup.misses.map { (string: $0.stringValue, key: $0) }
+            rows = try await EntityStateRepository.load(keys: misses.map(\.string), on: connection, logger: logger)
+        case .locked:
+            misses = keys.map { (string: $0.stringValue, key: $0) }
+            rows = try await EntityStateRepository.lockAndLoad(
+                keys: misses.map { ($0.string, $0.key.kind.rawValue) }, on: connection, logger: logger)
+        }
+        lap.end(.lockStates)
+        defer { lap.end(.decodeStates) }
+        let store = InMemoryStateStore(minimumCapacity: keys.count)
+        var versions: [StateKey: Int64] = Dictionary(minimumCapacity: keys.count)
+        for (string, key) in misses {
+            guard let row = rows[string] else { continue }
+            store.load(key, try codec.state(from: row))
+            versions[key] = row.version
+        }
+        misses.reserveCapacity(keys.count)
+        for (key, entry) in hits {
+            store.load(key, entry.state)
+            versions[key] = entry.version
+            misses.append((key.stringValue, key))
+        }
+        return EntityStates(access: access, store: store, keys: misses, versions: versions)
+    }
+
+    /// The write of what the pipeline changed in `states`, in the form their access asks for.
+    func encode(_ states: EntityStates) -> EntityStateWrite {
+        let changed = states.store.changedKeys
+        var after: [(key: StateKey, entry: EntityStateCache.Entry)] = []
+        after.reserveCapacity(states.keys.count)
+        // In key order, the order the rows are locked in (the repository then need not sort them).
+        let keys = states.keys.sorted { $0.string < $1.string }
+        switch states.access {
+        case .locked:
+            var rows: [EntityStateRepository.Row] = []
+            rows.reserveCapacity(changed.count)
+            for (string, key) in keys {
+                let state = states.store.get(key)
+                // Every locked key has a row: reading it created the missing ones at version 0.
+                let version = states.versions[key] ?? 0
+                if changed.contains(key) {
+                    rows.append(codec.row(for: key, keyString: string, state: state))
+                    after.append((key, .init(state: state, version: version + 1)))
+                } else {
+                    after.append((key, .init(state: state, version: version)))
+                }
+            }
+            return EntityStateWrite(form: .locked(rows), after: after)
+        case .optimistic:
+            var write = EntityStateRepository.VersionedWrite()
+            for (string, key) in keys {
+                let state = states.store.get(key)
+                if let version = states.versions[key] {
+                    if changed.contains(key) {
+                        var row = codec.row(for: key, keyString: string, state: state)
+                        row.version = version
+                        write.updates.append(row)
+                        after.append((key, .init(state: state, version: version + 1)))
+                    } else {
+                        write.unchanged.append((string, version))
+                        after.append((key, .init(state: state, version: version)))
+                    }
+                } else if let state, changed.contains(key) {
+                    write.inserts.append(codec.row(for: key, keyString: string, state: state))
+                    after.append((key, .init(state: state, version: 1)))
+                } else {
+                    write.unchangedAbsent.append((string, key.kind.rawValue))
+                    after.append((key, .init(state: nil, version: 0)))
+                }
+            }
+            return EntityStateWrite(form: .versioned(write), after: after)
+        }
+    }
+
+    /// Runs `write` in the caller's transaction.
+    func write(_ write: EntityStateWrite, on connection: PostgresConnection, logger: Logger) async throws {
+        switch write.form {
+        case .versioned(let versioned):
+            try await EntityStateRepository.writeIfUnchanged(versioned, on: connection, logger: logger)
+        case .locked(let rows):
+            try await EntityStateRepository.save(rows, on: connection, logger: logger)
+        }
+    }
+
+    /// Refreshes the cache with the states `write` committed. Only after the commit: a version
+    /// that never committed could later be written by someone else with other contents.
+    func committed(_ write: EntityStateWrite) {
+        cache?.store(write.after)
+    }
+}
