@@ -19,6 +19,10 @@ enum BatchFailure: Equatable {
     /// is found, which is dead-lettered with the database's reason while the rest commits.
     case refusal
 
+    /// How often a batch is redone at once after a conflict before it waits between attempts (a
+    /// locked redo can still lose a deadlock, but not forever).
+    static let conflictRedos = 5
+
     init(_ error: any Error) {
         if error is BatchProcessor.UnusableRecord || Task.isCancelled {
             self = .stop
@@ -61,7 +65,7 @@ extension BatchProcessor {
                 switch BatchFailure(error) {
                 case .stop:
                     throw error
-                case .conflict where conflicts < Self.conflictRetries:
+                case .conflict where conflicts < BatchFailure.conflictRedos:
                     conflicts += 1
                     metrics.stateConflict()
                     logger.debug(

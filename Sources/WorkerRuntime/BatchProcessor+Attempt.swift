@@ -76,11 +76,6 @@ extension BatchProcessor {
         let nowMs = clock()
         var lap = PhaseLap()
         let decoded = try decode(records, nowMs: nowMs)
-        var firstOffsets: [TopicPartition: Int64] = [:]
-        for record in records {
-            let partition = TopicPartition(topic: record.topic, partition: record.partition)
-            firstOffsets[partition] = min(firstOffsets[partition] ?? record.offset, record.offset)
-        }
         lap.end(.decode)
         let usable = Self.records(of: decoded)
         lap.end(.collectKeys)
@@ -92,11 +87,24 @@ extension BatchProcessor {
             readLap.end(.lockStates)
             return (read, watermark, inputs)
         }
-        lap.restart()
-        let effects = try apply(
-            decoded, store: read.store, watermarkMs: max(watermarkMs, storedWatermark ?? Int64.min), nowMs: nowMs,
+        return try apply(
+            records, decoded, on: read, watermarkMs: max(watermarkMs, storedWatermark ?? Int64.min), nowMs: nowMs,
             inputs: inputs)
+    }
+
+    /// The CPU half shared by both ways: the pipeline over `decoded` on `read`, and the states' write.
+    private func apply(
+        _ records: [InboundRecord], _ decoded: [(record: InboundRecord, outcome: DecodeOutcome)], on read: EntityStates,
+        watermarkMs: Int64, nowMs: Int64, inputs: InputClock
+    ) throws -> PreparedBatch {
+        var lap = PhaseLap()
+        let effects = try apply(decoded, store: read.store, watermarkMs: watermarkMs, nowMs: nowMs, inputs: inputs)
         lap.end(.pipeline)
+        var firstOffsets: [TopicPartition: Int64] = [:]
+        for record in records {
+            let partition = TopicPartition(topic: record.topic, partition: record.partition)
+            firstOffsets[partition] = min(firstOffsets[partition] ?? record.offset, record.offset)
+        }
         let write = states.encode(read)
         lap.end(.encodeStates)
         return PreparedBatch(
@@ -109,8 +117,7 @@ extension BatchProcessor {
     /// when the prepared result cannot be committed as it is.
     func commit(_ batch: PreparedBatch) async throws -> Summary {
         var lap = PhaseLap()
-        let (summary, events) = try await client.withTransaction(logger: logger) {
-            connection -> (Summary, [IssueEvent]) in
+        let written = try await client.withTransaction(logger: logger) { connection in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             lap.end(.begin)
             let stored = try await OffsetRepository.lockForBatch(
@@ -119,19 +126,12 @@ extension BatchProcessor {
                 throw PreparedBatchFenced()
             }
             lap.end(.lockOffsets)
-            try await states.write(batch.write, on: connection, logger: logger)
-            lap.end(.saveStates)
-            let events = try await write(batch.effects, on: connection)
+            let written = try await write(batch, on: connection)
             lap.restart()
-            var summary = batch.effects.summary
-            summary.issueEvents = events.count
-            return (summary, events)
+            return written
         }
         lap.end(.commit)
-        await inputHealth.recordWaiters(batch.effects.waiters, sinceMs: batch.nowMs)
-        recordMetrics(batch.records, events: events)
-        lap.end(.metrics)
-        return summary
+        return await committed(batch, written)
     }
 
     /// The whole batch in one transaction with every state locked: records an earlier owner of the
@@ -143,7 +143,7 @@ extension BatchProcessor {
         let decoded = try decode(records, nowMs: nowMs)
         let partitions = Array(Set(records.map { TopicPartition(topic: $0.topic, partition: $0.partition) }))
         lap.end(.decode)
-        let (summary, events, waiters, written) = try await client.withTransaction(logger: logger) { connection in
+        let (batch, written) = try await client.withTransaction(logger: logger) { connection in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             lap.end(.begin)
             let stored = try await OffsetRepository.lockForBatch(
@@ -166,23 +166,38 @@ extension BatchProcessor {
                 try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
             let inputs = try await InputHealth.clock(on: connection, logger: logger)
             lap.end(.lockStates)
-            var effects = try apply(fresh, store: read.store, watermarkMs: watermark, nowMs: nowMs, inputs: inputs)
-            effects.summary.fenced = fenced
-            lap.end(.pipeline)
-            let written = states.encode(read)
-            lap.end(.encodeStates)
-            try await states.write(written, on: connection, logger: logger)
-            lap.end(.saveStates)
-            let events = try await write(effects, on: connection)
+            let batch = try apply(records, fresh, on: read, watermarkMs: watermark, nowMs: nowMs, inputs: inputs)
+            var written = try await write(batch, on: connection)
+            written.summary.fenced = fenced
             lap.restart()
-            effects.summary.issueEvents = events.count
-            return (effects.summary, events, effects.waiters, written)
+            return (batch, written)
         }
         lap.end(.commit)
-        states.committed(written)
-        await inputHealth.recordWaiters(waiters, sinceMs: nowMs)
-        recordMetrics(records, events: events)
+        states.committed(batch.write)
+        return await committed(batch, written)
+    }
+
+    /// Writes a batch's states, issue rows, outbox and offsets in its transaction.
+    private func write(_ batch: PreparedBatch, on connection: PostgresConnection) async throws
+        -> (summary: Summary, events: [IssueEvent])
+    {
+        var lap = PhaseLap()
+        try await states.write(batch.write, on: connection, logger: logger)
+        lap.end(.saveStates)
+        let events = try await write(batch.effects, on: connection)
+        var summary = batch.effects.summary
+        summary.issueEvents = events.count
+        return (summary, events)
+    }
+
+    /// After a batch's commit: its waiters and metrics.
+    private func committed(_ batch: PreparedBatch, _ written: (summary: Summary, events: [IssueEvent])) async
+        -> Summary
+    {
+        var lap = PhaseLap()
+        await inputHealth.recordWaiters(batch.effects.waiters, sinceMs: batch.nowMs)
+        recordMetrics(batch.records, events: written.events)
         lap.end(.metrics)
-        return summary
+        return written.summary
     }
 }

@@ -48,7 +48,7 @@ extension BatchProcessor {
                     rows, records: records, run: run, nowMs: nowMs, access: conflicts > 0 ? .locked : .optimistic)
                 states.committed(written)
                 return applied
-            } catch where BatchFailure(error) == .conflict && conflicts < Self.conflictRetries {
+            } catch where BatchFailure(error) == .conflict && conflicts < BatchFailure.conflictRedos {
                 // A worker changed a state this chunk read: redo it with every state locked.
                 conflicts += 1
                 metrics.stateConflict()

@@ -114,10 +114,6 @@ public struct BatchProcessor: Sendable {
         metrics.issueEvents(events.map { ($0.check.rawValue, $0.status.rawValue) })
     }
 
-    /// How often a batch is redone at once after a concurrency conflict before it waits between
-    /// attempts (a locked redo can still lose a deadlock, but not forever).
-    static let conflictRetries = 5
-
     /// The usable records, in order.
     static func records(of decoded: [(record: InboundRecord, outcome: DecodeOutcome)]) -> [BillingRecord] {
         decoded.compactMap { if case .record(let billing) = $0.outcome { billing } else { nil } }
