@@ -18,7 +18,6 @@ extension BatchProcessor {
     /// A batch run through the pipeline, waiting for its transaction.
     struct PreparedBatch: Sendable {
         let records: [InboundRecord]
-        let partitions: [TopicPartition]
         /// The lowest offset of each partition in the batch: the stored offsets must not be past it.
         let firstOffsets: [TopicPartition: Int64]
         let effects: BatchEffects
@@ -108,7 +107,7 @@ extension BatchProcessor {
         let write = states.encode(read)
         lap.end(.encodeStates)
         return PreparedBatch(
-            records: records, partitions: Array(firstOffsets.keys), firstOffsets: firstOffsets, effects: effects,
+            records: records, firstOffsets: firstOffsets, effects: effects,
             write: write, nowMs: nowMs)
     }
 
@@ -121,7 +120,7 @@ extension BatchProcessor {
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             lap.end(.begin)
             let stored = try await OffsetRepository.lockForBatch(
-                group: settings.groupId, partitions: batch.partitions, on: connection, logger: logger)
+                group: settings.groupId, partitions: Array(batch.firstOffsets.keys), on: connection, logger: logger)
             for (partition, first) in batch.firstOffsets where first < stored[partition] ?? 0 {
                 throw PreparedBatchFenced()
             }

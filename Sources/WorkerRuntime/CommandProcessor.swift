@@ -190,8 +190,9 @@ public struct CommandProcessor: Sendable {
             for billing in output.records {
                 pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
             }
-            written = states.encode(read)
-            try await states.write(written!, on: connection, logger: logger)
+            let write = states.encode(read)
+            try await states.write(write, on: connection, logger: logger)
+            written = write
             // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
             // give way to its one `repaired` resolution; other issues the rows touch change as usual.
             let repairedIds = Set(repaired.map(\.issueId))

@@ -79,48 +79,32 @@ struct EntityStateAccess: Sendable {
         let changed = states.store.changedKeys
         var after: [(key: StateKey, entry: EntityStateCache.Entry)] = []
         after.reserveCapacity(states.keys.count)
+        var versioned = EntityStateRepository.VersionedWrite()
+        var locked: [EntityStateRepository.Row] = []
         // In key order, the order the rows are locked in (the repository then need not sort them).
-        let keys = states.keys.sorted { $0.string < $1.string }
-        switch states.access {
-        case .locked:
-            var rows: [EntityStateRepository.Row] = []
-            rows.reserveCapacity(changed.count)
-            for (string, key) in keys {
-                let state = states.store.get(key)
-                // Every locked key has a row: reading it created the missing ones at version 0.
-                let version = states.versions[key] ?? 0
-                if changed.contains(key) {
-                    rows.append(codec.row(for: key, keyString: string, state: state))
-                    after.append((key, .init(state: state, version: version + 1)))
-                } else {
-                    after.append((key, .init(state: state, version: version)))
-                }
+        for (string, key) in states.keys.sorted(by: { $0.string < $1.string }) {
+            let state = states.store.get(key)
+            // Every locked key has a row: reading it created the missing ones at version 0.
+            let version = states.versions[key] ?? (states.access == .locked ? 0 : nil)
+            switch (changed.contains(key), version) {
+            case (true, let version?):
+                var row = codec.row(for: key, keyString: string, state: state)
+                row.version = version
+                if states.access == .locked { locked.append(row) } else { versioned.updates.append(row) }
+                after.append((key, .init(state: state, version: version + 1)))
+            case (false, let version?):
+                versioned.unchanged.append((string, version))
+                after.append((key, .init(state: state, version: version)))
+            case (true, .none) where state != nil:
+                versioned.inserts.append(codec.row(for: key, keyString: string, state: state))
+                after.append((key, .init(state: state, version: 1)))
+            case (_, .none):
+                versioned.unchangedAbsent.append((string, key.kind.rawValue))
+                after.append((key, .init(state: nil, version: 0)))
             }
-            return EntityStateWrite(form: .locked(rows), after: after)
-        case .optimistic:
-            var write = EntityStateRepository.VersionedWrite()
-            for (string, key) in keys {
-                let state = states.store.get(key)
-                if let version = states.versions[key] {
-                    if changed.contains(key) {
-                        var row = codec.row(for: key, keyString: string, state: state)
-                        row.version = version
-                        write.updates.append(row)
-                        after.append((key, .init(state: state, version: version + 1)))
-                    } else {
-                        write.unchanged.append((string, version))
-                        after.append((key, .init(state: state, version: version)))
-                    }
-                } else if let state, changed.contains(key) {
-                    write.inserts.append(codec.row(for: key, keyString: string, state: state))
-                    after.append((key, .init(state: state, version: 1)))
-                } else {
-                    write.unchangedAbsent.append((string, key.kind.rawValue))
-                    after.append((key, .init(state: nil, version: 0)))
-                }
-            }
-            return EntityStateWrite(form: .versioned(write), after: after)
         }
+        let form: EntityStateWrite.Form = states.access == .locked ? .locked(locked) : .versioned(versioned)
+        return EntityStateWrite(form: form, after: after)
     }
 
     /// Runs `write` in the caller's transaction.

@@ -17,18 +17,9 @@ struct EntityStates {
     /// The states the pipeline reads and changes.
     let store: InMemoryStateStore
     /// Every key read, with its string form (built once).
-    private(set) var keys: [(string: String, key: StateKey)]
+    var keys: [(string: String, key: StateKey)]
     /// The row version each key was read at; a key without a row is missing.
-    private(set) var versions: [StateKey: Int64]
-
-    init(
-        access: Access, store: InMemoryStateStore, keys: [(string: String, key: StateKey)], versions: [StateKey: Int64]
-    ) {
-        self.access = access
-        self.store = store
-        self.keys = keys
-        self.versions = versions
-    }
+    var versions: [StateKey: Int64]
 
     /// Adds `other`'s states (read the same way, for keys not read yet).
     mutating func add(_ other: EntityStates) {

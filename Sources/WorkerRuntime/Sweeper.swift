@@ -73,8 +73,9 @@ public struct Sweeper: Service {
                 pipeline.inputs = InputHealth.clock(from: health)
                 let transitions = pipeline.tick(
                     keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: read.store)
-                written = states.encode(read)
-                try await states.write(written!, on: connection, logger: logger)
+                let write = states.encode(read)
+                try await states.write(write, on: connection, logger: logger)
+                written = write
                 changes = transitions.map { IssueChange($0, cause: .timer) }
             }
             for (issueId, check) in snoozeEnded {
