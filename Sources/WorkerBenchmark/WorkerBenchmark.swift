@@ -73,7 +73,7 @@ enum WorkerBenchmark {
         // 2. The pipeline alone, on one in-memory store (no loading, no encoding, no SQL).
         let pipeline = IssuePipeline(settings: settings.checks)
         let store = InMemoryStateStore(minimumCapacity: options.users * 3)
-        var transitions: [IssueTransition] = []
+        var transitions: [IssueChange] = []
         let nowMs = WallClock.nowMs()
         var watermark = Int64.min
         started = .now

@@ -72,11 +72,11 @@ public struct Sweeper: Service {
                 let store = try await codec.lockAndLoad(keys, on: connection, logger: logger)
                 var pipeline = self.pipeline
                 pipeline.inputs = InputHealth.clock(from: health)
-                let transitions = pipeline.tick(
+                // The pipeline's changes of a tick carry the timer cause already.
+                changes = pipeline.tick(
                     keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: store)
                 try await codec.saveChanges(of: store, on: connection, logger: logger)
                 cache?.forget(store.changedKeys)
-                changes = transitions.map { IssueChange($0, cause: .timer) }
             }
             for (issueId, check) in snoozeEnded {
                 changes.append(IssueChange(issueId: issueId, check: check, userId: nil, kind: .snoozeEnded, atMs: now))
