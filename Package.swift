@@ -52,7 +52,7 @@ let package = Package(
         .target(
             name: "RepairCommands",
             dependencies: [
-                "Shared", "Persistence",
+                "Shared", "CheckPipeline", "Persistence",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,7 @@ extension IssuePipeline {
     /// with a ledger row).
     func evaluate(
         _ user: inout UserState.Fields, nowMs: Int64, watermarkMs: Int64, accountChanged: Bool = true,
-        out: inout [IssueTransition]
+        out: inout [IssueChange]
     ) {
         let settle = settings.settleMs
         let userId = user.userId
@@ -34,7 +34,7 @@ extension IssuePipeline {
             let shown = balance ?? user.openBalance!
             let (title, repair) = IssueText.creditBalance(balance: shown.balance, ledgerBalance: shown.ledgerBalanceAfter)
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.creditBalanceMismatch.issueId(userId), check: .creditBalanceMismatch,
                     userId: userId, kind: Self.kind(old: user.openBalance, new: balance), title: title,
                     evidence: shown.json, repair: repair, atMs: nowMs))
@@ -58,7 +58,7 @@ extension IssuePipeline {
         if stale != user.openStale {
             let shown = stale ?? user.openStale!
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.stalePaidSubscription.issueId(userId), check: .stalePaidSubscription,
                     userId: userId, kind: Self.kind(old: user.openStale, new: stale),
                     title: IssueText.staleSubscription(tier: shown.tier, periodDays: settings.periodDays),
@@ -74,7 +74,7 @@ extension IssuePipeline {
     }
 
     /// The checks of the account snapshot alone.
-    private func evaluateAccount(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+    private func evaluateAccount(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueChange]) {
         let userId = user.userId
         var paidWithoutCustomer: AccountEvidence? = nil
         var tierMismatch: AccountEvidence? = nil
@@ -100,7 +100,7 @@ extension IssuePipeline {
             let shown = paidWithoutCustomer ?? user.openPaidWithoutCustomer!
             let (title, repair) = IssueText.paidWithoutCustomer(tier: shown.tier ?? .pro)
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.paidTierWithoutCustomer.issueId(userId), check: .paidTierWithoutCustomer,
                     userId: userId, kind: Self.kind(old: user.openPaidWithoutCustomer, new: paidWithoutCustomer),
                     title: title,
@@ -113,7 +113,7 @@ extension IssuePipeline {
         if tierMismatch != user.openTierMismatch {
             let shown = tierMismatch ?? user.openTierMismatch!
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.tierSubscriptionMismatch.issueId(userId), check: .tierSubscriptionMismatch,
                     userId: userId, kind: Self.kind(old: user.openTierMismatch, new: tierMismatch),
                     title: IssueText.tierMismatch(tier: shown.tier ?? .free, subscriptionStatus: shown.subscriptionStatus),
@@ -128,7 +128,7 @@ extension IssuePipeline {
             let shown = unlimited ?? user.openUnlimited!
             let (title, repair) = IssueText.unlimitedCredits(role: shown.role ?? .user)
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.nonAdminUnlimitedCredits.issueId(userId), check: .nonAdminUnlimitedCredits,
                     userId: userId, kind: Self.kind(old: user.openUnlimited, new: unlimited), title: title,
                     evidence: .object(["role": .string((shown.role ?? .user).rawValue), "unlimitedCredits": .bool(true)]),
@@ -139,7 +139,7 @@ extension IssuePipeline {
 
     /// free_user_subscription_grant: decided once per grant row, after the settle time and once
     /// at least one snapshot of the user is known.
-    private func decideGrants(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+    private func decideGrants(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueChange]) {
         let settle = settings.settleMs
         let userId = user.userId
         if !user.pendingGrants.isEmpty, !user.tierPoints.isEmpty,
@@ -153,7 +153,7 @@ extension IssuePipeline {
                 }
                 guard user.tier(atMs: addClamped(grant.createdAtMs, settle)) == .free else { continue }
                 out.append(
-                    IssueTransition(
+                    IssueChange(
                         issueId: CheckKind.freeUserSubscriptionGrant.issueId(grant.rowId),
                         check: .freeUserSubscriptionGrant, userId: userId, kind: .open,
                         title: IssueText.freeSubscriptionGrant(rowId: grant.rowId, amount: grant.amount),
@@ -167,7 +167,7 @@ extension IssuePipeline {
         }
     }
 
-    private func evaluateGaps(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+    private func evaluateGaps(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueChange]) {
         let settle = settings.settleMs
         let userId = user.userId
         // A hole is held while the ledger has delivered nothing since it appeared.
@@ -188,16 +188,16 @@ extension IssuePipeline {
         var i = 0
         var j = 0
         let open = user.openGaps
-        func emit(_ gap: GapEvidence, _ kind: IssueTransition.Kind) {
+        func emit(_ gap: GapEvidence, _ kind: IssueChange.Kind) {
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.ledgerSequenceGap.issueId(userId, String(gap.first)), check: .ledgerSequenceGap,
                     userId: userId, kind: kind, title: IssueText.ledgerGap(first: gap.first, last: gap.last),
                     evidence: gap.json(untracked: user.untracked), repair: nil, atMs: nowMs))
         }
         while i < open.count || j < desired.count {
             if j == desired.count || (i < open.count && open[i].first < desired[j].first) {
-                emit(open[i], .resolve)
+                emit(open[i], .resolve(.selfHealed))
                 i += 1
             } else if i == open.count || desired[j].first < open[i].first {
                 emit(desired[j], .open)
@@ -212,7 +212,7 @@ extension IssuePipeline {
     }
 
     /// Re-evaluates the missing-webhook and duplicate-event checks of one Stripe event id.
-    func evaluate(_ event: inout StripeEventState, eventId: String, nowMs: Int64, out: inout [IssueTransition]) {
+    func evaluate(_ event: inout StripeEventState, eventId: String, nowMs: Int64, out: inout [IssueChange]) {
         var missing: GroupEvidence? = nil
         if !event.webhookSeen, event.carriers.count > 0 {
             // Held while the webhooks input has delivered nothing since the first carrier row.
@@ -232,7 +232,7 @@ extension IssuePipeline {
             let shown = missing ?? event.openMissing!
             let (title, repair) = IssueText.webhookMissing(eventId: eventId)
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.missingIdempotencyRecord.issueId(eventId), check: .missingIdempotencyRecord,
                     userId: shown.userId, kind: Self.kind(old: event.openMissing, new: missing), title: title,
                     evidence: shown.json(idField: "stripeEventId", id: eventId), repair: repair, atMs: nowMs))
@@ -242,7 +242,7 @@ extension IssuePipeline {
         if duplicate != event.openDuplicate {
             let shown = duplicate ?? event.openDuplicate!
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.duplicateCreditEvent.issueId(eventId), check: .duplicateCreditEvent,
                     userId: shown.userId, kind: Self.kind(old: event.openDuplicate, new: duplicate),
                     title: IssueText.duplicateEvent(eventId: eventId, rowCount: shown.rowCount),
@@ -253,7 +253,7 @@ extension IssuePipeline {
     }
 
     /// Re-evaluates a duplicate payment intent or invoice grant.
-    func evaluate(_ group: inout CarrierGroupState, key: StateKey, nowMs: Int64, out: inout [IssueTransition]) {
+    func evaluate(_ group: inout CarrierGroupState, key: StateKey, nowMs: Int64, out: inout [IssueChange]) {
         let duplicate = group.rows.count >= 2 ? group.rows.duplicateEvidence : nil
         guard duplicate != group.openDuplicate else { return }
         let shown = duplicate ?? group.openDuplicate!
@@ -271,7 +271,7 @@ extension IssuePipeline {
             evidence = shown.json(idField: "stripePaymentIntentId", id: key.id)
         }
         out.append(
-            IssueTransition(
+            IssueChange(
                 issueId: check.issueId(key.id), check: check, userId: shown.userId,
                 kind: Self.kind(old: group.openDuplicate, new: duplicate), title: title, evidence: evidence, repair: nil,
                 atMs: nowMs, duplicateExcess: shown.excess))
@@ -279,7 +279,7 @@ extension IssuePipeline {
     }
 
     /// Re-evaluates one plan gate against the policy.
-    func evaluate(_ gate: inout PlanGateState, feature: String, nowMs: Int64, out: inout [IssueTransition]) {
+    func evaluate(_ gate: inout PlanGateState, feature: String, nowMs: Int64, out: inout [IssueChange]) {
         var regression: GateEvidence? = nil
         if let level = settings.planPolicy.features[feature], Set(gate.allowedTiers) != level.allowedTiers {
             regression = GateEvidence(
@@ -288,7 +288,7 @@ extension IssuePipeline {
         guard regression != gate.open else { return }
         let shown = regression ?? gate.open!
         out.append(
-            IssueTransition(
+            IssueChange(
                 issueId: CheckKind.planGateRegression.issueId(feature), check: .planGateRegression, userId: nil,
                 kind: Self.kind(old: gate.open, new: regression),
                 title: IssueText.planGate(feature: feature, allowed: shown.allowed, expected: shown.expected),
@@ -300,10 +300,10 @@ extension IssuePipeline {
 
     func emitArithmetic(
         userId: String, seq: Int64, previous: Int64, amount: Int64, balanceAfter: Int64, nowMs: Int64,
-        out: inout [IssueTransition]
+        out: inout [IssueChange]
     ) {
         out.append(
-            IssueTransition(
+            IssueChange(
                 issueId: CheckKind.ledgerArithmeticBreak.issueId(userId, String(seq)), check: .ledgerArithmeticBreak,
                 userId: userId, kind: .open,
                 title: IssueText.ledgerArithmetic(seq: seq, previous: previous, amount: amount, balanceAfter: balanceAfter),
@@ -313,10 +313,10 @@ extension IssuePipeline {
                 ]), repair: nil, atMs: nowMs))
     }
 
-    func emitRowIssues(_ row: LedgerRow, nowMs: Int64, out: inout [IssueTransition]) {
+    func emitRowIssues(_ row: LedgerRow, nowMs: Int64, out: inout [IssueChange]) {
         if row.type == .purchase, nonEmpty(row.stripePaymentIntentId) == nil {
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.purchaseWithoutPaymentIntent.issueId(row.id), check: .purchaseWithoutPaymentIntent,
                     userId: row.userId, kind: .open,
                     title: IssueText.purchaseWithoutPaymentIntent(rowId: row.id, amount: row.amount),
@@ -324,7 +324,7 @@ extension IssuePipeline {
         }
         if row.type == .subscriptionGrant, nonEmpty(row.stripeInvoiceId) == nil {
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.subscriptionGrantWithoutInvoice.issueId(row.id),
                     check: .subscriptionGrantWithoutInvoice, userId: row.userId, kind: .open,
                     title: IssueText.grantWithoutInvoice(rowId: row.id, amount: row.amount),
@@ -337,7 +337,7 @@ extension IssuePipeline {
                 evidence = .object(fields)
             }
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.largeCreditMovement.issueId(row.id), check: .largeCreditMovement,
                     userId: row.userId, kind: .open, title: IssueText.largeMovement(rowId: row.id, amount: row.amount),
                     evidence: evidence, repair: nil, atMs: nowMs))
@@ -352,7 +352,7 @@ extension IssuePipeline {
         ])
     }
 
-    static func kind<E>(old: E?, new: E?) -> IssueTransition.Kind {
-        old == nil ? .open : (new == nil ? .resolve : .update)
+    static func kind<E>(old: E?, new: E?) -> IssueChange.Kind {
+        old == nil ? .open : (new == nil ? .resolve(.selfHealed) : .update)
     }
 }

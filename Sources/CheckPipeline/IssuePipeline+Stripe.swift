@@ -58,7 +58,7 @@ extension IssuePipeline {
     // MARK: - Records
 
     func applyStripe(
-        _ event: StripeEvent, nowMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ event: StripeEvent, nowMs: Int64, store: some StateStore, out: inout [IssueChange]
     ) -> RecordDisposition {
         let customerId = event.customerId
         var invoice: CarrierGroupState? = nil
@@ -110,7 +110,7 @@ extension IssuePipeline {
     /// Moves a user whose snapshot was applied from the customer it named to the one it names now.
     func remapStripeCustomer(
         userId: String, from old: String?, to new: String?, nowMs: Int64, store: some StateStore,
-        out: inout [IssueTransition]
+        out: inout [IssueChange]
     ) {
         if let old, old != new {
             store.mutate(.stripeCustomer(old)) { slot in
@@ -135,7 +135,7 @@ extension IssuePipeline {
     /// A `SUBSCRIPTION_GRANT` row carrying `invoice`: a duplicate-grant candidate when positive, and the
     /// grant the invoice's customer waits for.
     func applyInvoiceGrant(
-        _ row: LedgerRow, invoice: String, nowMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ row: LedgerRow, invoice: String, nowMs: Int64, store: some StateStore, out: inout [IssueChange]
     ) {
         var waiting: String? = nil
         store.mutate(.invoice(invoice)) { slot in
@@ -162,7 +162,7 @@ extension IssuePipeline {
             else { return false }
             let granted = customer.invoices.remove(at: index)
             if let open = granted.open {
-                out.append(invoiceTransition(granted, evidence: open, customerId: waiting, kind: .resolve, nowMs: nowMs))
+                out.append(invoiceChange(granted, evidence: open, customerId: waiting, kind: .resolve(.selfHealed), nowMs: nowMs))
             }
             slot = .stripeCustomer(customer)
             return true
@@ -175,7 +175,7 @@ extension IssuePipeline {
     ///
     /// Each condition must hold for the settle time, counted from when it began to hold (a customer
     /// that a user names only now starts counting now); each resolves as soon as it no longer holds.
-    func evaluateStripe(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueTransition]) {
+    func evaluateStripe(_ user: inout UserState.Fields, nowMs: Int64, out: inout [IssueChange]) {
         guard user.stripeView != nil || user.paidFreeSinceMs != nil || user.inactivePaidSinceMs != nil
             || user.openStripePaidFree != nil || user.openStripeInactive != nil
         else { return }
@@ -215,7 +215,7 @@ extension IssuePipeline {
         if paidFreeEvidence != user.openStripePaidFree {
             let evidence = paidFreeEvidence ?? user.openStripePaidFree!
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.stripePaidLocalFree.issueId(userId), check: .stripePaidLocalFree, userId: userId,
                     kind: Self.kind(old: user.openStripePaidFree, new: paidFreeEvidence),
                     title: IssueText.stripePaidLocalFree(
@@ -226,7 +226,7 @@ extension IssuePipeline {
         if inactiveEvidence != user.openStripeInactive {
             let evidence = inactiveEvidence ?? user.openStripeInactive!
             out.append(
-                IssueTransition(
+                IssueChange(
                     issueId: CheckKind.localPaidStripeInactive.issueId(userId), check: .localPaidStripeInactive,
                     userId: userId, kind: Self.kind(old: user.openStripeInactive, new: inactiveEvidence),
                     title: IssueText.localPaidStripeInactive(
@@ -239,7 +239,7 @@ extension IssuePipeline {
     /// `paid_invoice_without_grant` of a customer's invoices still waiting for their grant: open once
     /// an invoice that calls for a grant has waited the settle time while a user names the customer.
     func evaluate(
-        _ customer: inout StripeCustomerState, customerId: String, nowMs: Int64, out: inout [IssueTransition]
+        _ customer: inout StripeCustomerState, customerId: String, nowMs: Int64, out: inout [IssueChange]
     ) {
         let owner = customer.users.first
         let settle = settings.settleMs
@@ -265,7 +265,7 @@ extension IssuePipeline {
             }
             if desired != invoice.open {
                 out.append(
-                    invoiceTransition(
+                    invoiceChange(
                         invoice, evidence: desired ?? invoice.open!, customerId: customerId,
                         kind: Self.kind(old: invoice.open, new: desired), nowMs: nowMs))
                 invoice.open = desired
@@ -274,10 +274,10 @@ extension IssuePipeline {
         }
     }
 
-    private func invoiceTransition(
-        _ invoice: PaidInvoice, evidence: InvoiceEvidence, customerId: String, kind: IssueTransition.Kind, nowMs: Int64
-    ) -> IssueTransition {
-        IssueTransition(
+    private func invoiceChange(
+        _ invoice: PaidInvoice, evidence: InvoiceEvidence, customerId: String, kind: IssueChange.Kind, nowMs: Int64
+    ) -> IssueChange {
+        IssueChange(
             issueId: CheckKind.paidInvoiceWithoutGrant.issueId(invoice.id), check: .paidInvoiceWithoutGrant,
             userId: evidence.userId, kind: kind,
             title: IssueText.invoiceWithoutGrant(

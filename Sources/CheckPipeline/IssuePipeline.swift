@@ -41,16 +41,16 @@ public struct IssuePipeline: Sendable {
         }
     }
 
-    /// Applies one record and returns the issue transitions it causes.
+    /// Applies one record and returns the issue changes it causes.
     public func apply(
         _ record: BillingRecord, nowMs: Int64, watermarkMs: Int64, store: some StateStore
-    ) -> [IssueTransition] {
-        var out: [IssueTransition] = []
+    ) -> [IssueChange] {
+        var out: [IssueChange] = []
         apply(record, nowMs: nowMs, watermarkMs: watermarkMs, store: store, into: &out)
         return out
     }
 
-    /// Applies one record, appending its transitions to `out` (the allocation-light form).
+    /// Applies one record, appending its issue changes to `out` (the allocation-light form).
     ///
     /// `judgeGrantTier: false` leaves a `SUBSCRIPTION_GRANT` row out of `free_user_subscription_grant`
     /// (bootstrap: a grant older than the user's `users.updated_at` minus the settle time, whose tier
@@ -58,7 +58,7 @@ public struct IssuePipeline: Sendable {
     @discardableResult
     public func apply(
         _ record: BillingRecord, nowMs: Int64, watermarkMs: Int64, store: some StateStore,
-        into out: inout [IssueTransition], judgeGrantTier: Bool = true
+        into out: inout [IssueChange], judgeGrantTier: Bool = true
     ) -> RecordDisposition {
         switch record {
         case .ledger(let row):
@@ -77,8 +77,8 @@ public struct IssuePipeline: Sendable {
     /// `nowMs` to settle everything pending.
     public func tick(
         keys: some Sequence<StateKey>, nowMs: Int64, watermarkMs: Int64, store: some StateStore
-    ) -> [IssueTransition] {
-        var out: [IssueTransition] = []
+    ) -> [IssueChange] {
+        var out: [IssueChange] = []
         for key in keys {
             store.mutate(key) { slot in
                 guard let before = slot else { return false }
@@ -117,7 +117,7 @@ public struct IssuePipeline: Sendable {
 
     private func applyLedger(
         _ row: LedgerRow, nowMs: Int64, watermarkMs: Int64, store: some StateStore, judgeGrantTier: Bool,
-        out: inout [IssueTransition]
+        out: inout [IssueChange]
     ) -> RecordDisposition {
         guard row.seq >= 1 else { return .invalidSeq }
         var accepted = false
@@ -176,7 +176,7 @@ public struct IssuePipeline: Sendable {
     }
 
     private func addCarrier(
-        _ row: LedgerRow, key: StateKey, nowMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ row: LedgerRow, key: StateKey, nowMs: Int64, store: some StateStore, out: inout [IssueChange]
     ) {
         store.mutate(key) { slot in
             var group = slot?.carrierGroupState ?? CarrierGroupState()
@@ -190,7 +190,7 @@ public struct IssuePipeline: Sendable {
 
     private func applyAccount(
         _ snapshot: AccountSnapshot, nowMs: Int64, watermarkMs: Int64, store: some StateStore,
-        out: inout [IssueTransition]
+        out: inout [IssueChange]
     ) -> RecordDisposition {
         let customer = nonEmpty(snapshot.stripeCustomerId)
         // The named customer's subscriptions, read before the user is lent out.
@@ -217,7 +217,7 @@ public struct IssuePipeline: Sendable {
     }
 
     private func applyWebhook(
-        _ record: WebhookRecord, nowMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ record: WebhookRecord, nowMs: Int64, store: some StateStore, out: inout [IssueChange]
     ) -> RecordDisposition {
         var applied = false
         store.mutate(.stripeEvent(record.eventId)) { slot in
@@ -233,7 +233,7 @@ public struct IssuePipeline: Sendable {
     }
 
     private func applyGate(
-        _ gate: PlanGate, nowMs: Int64, store: some StateStore, out: inout [IssueTransition]
+        _ gate: PlanGate, nowMs: Int64, store: some StateStore, out: inout [IssueChange]
     ) -> RecordDisposition {
         var disposition = RecordDisposition.outdated
         store.mutate(.planGate(gate.feature)) { slot in

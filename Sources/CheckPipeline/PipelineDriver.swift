@@ -3,9 +3,9 @@ import Shared
 /// An in-memory test driver: records in, issue events out (like Kafka Streams' TopologyTestDriver).
 ///
 /// It keeps the state store, the event-time watermark, a processing-time clock and the issue
-/// table (versions, `firstSeenAt`, status) the worker would keep, and turns the pipeline's
-/// transitions into the contract's `IssueEvent`s. It also checks that every record touched only
-/// the keys `IssuePipeline.stateKeys(for:)` names, plus its `dependentKeys(for:store:)`.
+/// table the worker keeps in `assurance.issues`, and turns the pipeline's changes into the
+/// contract's `IssueEvent`s with the worker's own `IssueReducer`. It also checks that every record
+/// touched only the keys `IssuePipeline.stateKeys(for:)` names, plus its `dependentKeys(for:store:)`.
 public final class PipelineDriver {
     public private(set) var pipeline: IssuePipeline
     public let store: InMemoryStateStore
@@ -15,14 +15,16 @@ public final class PipelineDriver {
     public private(set) var clockMs: Int64
     /// Every issue event emitted, in order.
     public private(set) var events: [IssueEvent] = []
-    /// Every transition the pipeline returned, in order.
-    public private(set) var transitions: [IssueTransition] = []
+    /// Every issue change the pipeline (or `act`) returned, in order.
+    public private(set) var changes: [IssueChange] = []
     /// How many records got each disposition.
     public private(set) var dispositions: [RecordDisposition: Int] = [:]
     /// Records that touched a key outside `stateKeys(for:)` (should stay empty).
     public private(set) var keyViolations: [String] = []
+    /// The latest state of every issue ever emitted, by issue id (the worker's `assurance.issues`).
+    public private(set) var states: [String: IssueState] = [:]
     /// The latest event of every issue ever emitted, by issue id.
-    public private(set) var issues: [String: IssueEvent] = [:]
+    public var issues: [String: IssueEvent] { states.mapValues(\.event) }
 
     /// Deliveries per input when inputs are tracked (see `init(trackInputs:)`).
     private var deliveries: [InputTopic: InputClock.Input] = [:]
@@ -71,7 +73,7 @@ public final class PipelineDriver {
         var allowed = Set(IssuePipeline.stateKeys(for: record))
         allowed.formUnion(IssuePipeline.dependentKeys(for: record, store: store))
         let guardStore = KeyRecordingStore(store)
-        var out: [IssueTransition] = []
+        var out: [IssueChange] = []
         let disposition = pipeline.apply(record, nowMs: now, watermarkMs: watermarkMs, store: guardStore, into: &out)
         dispositions[disposition, default: 0] += 1
         for key in guardStore.touched where !allowed.contains(key) {
@@ -107,9 +109,13 @@ public final class PipelineDriver {
         publish(pipeline.tick(keys: store.keys.sorted(), nowMs: .max, watermarkMs: watermarkMs, store: store))
     }
 
+    /// Applies operator actions (or any other change) at the clock, as a command would.
+    @discardableResult
+    public func act(_ changes: [IssueChange]) -> [IssueEvent] { publish(changes) }
+
     /// The issues currently open, sorted by id.
     public var openIssues: [OpenIssue] {
-        issues.values.filter { $0.status == .open }.map {
+        states.values.lazy.map(\.event).filter { $0.status == .open }.map {
             OpenIssue(
                 issueId: $0.issueId, check: $0.check, userId: $0.userId, title: $0.title, evidence: $0.evidence,
                 repair: $0.repair, atRisk: $0.atRisk)
@@ -119,41 +125,15 @@ public final class PipelineDriver {
     /// The ids of the open issues, sorted.
     public var openIssueIds: [String] { openIssues.map(\.issueId) }
 
-    private func publish(_ batch: [IssueTransition]) -> [IssueEvent] {
-        transitions += batch
-        var emitted: [IssueEvent] = []
-        for transition in batch {
-            let at = Timestamp.format(min(transition.atMs, clockMs))
-            var event: IssueEvent
-            if let previous = issues[transition.issueId] {
-                if transition.kind == .resolve && previous.status == .resolved { continue }
-                event = previous
-                event.version += 1
-                event.lastSeenAt = at
-                event.title = transition.title
-                event.evidence = transition.evidence
-                event.repair = transition.repair
-                event.userId = transition.userId
-                event.atRisk = transition.atRisk
-                if transition.kind == .resolve {
-                    event.status = .resolved
-                    event.resolvedAt = at
-                    event.resolution = .selfHealed
-                } else {
-                    event.status = .open
-                    event.resolvedAt = nil
-                    event.resolution = nil
-                }
-            } else {
-                guard transition.kind != .resolve else { continue }
-                event = IssueEvent(
-                    issueId: transition.issueId, version: 1, status: .open, check: transition.check,
-                    userId: transition.userId, title: transition.title, evidence: transition.evidence,
-                    repair: transition.repair, firstSeenAt: at, lastSeenAt: at, atRisk: transition.atRisk)
-            }
-            issues[transition.issueId] = event
-            emitted.append(event)
+    private func publish(_ batch: [IssueChange]) -> [IssueEvent] {
+        // A settle at +infinity stamps its changes with the clock, as the worker's sweeper would.
+        let stamped = batch.map { change in
+            var change = change
+            change.atMs = min(change.atMs, clockMs)
+            return change
         }
+        changes += stamped
+        let emitted = IssueReducer.apply(stamped, to: &states)
         events += emitted
         return emitted
     }

@@ -8,14 +8,12 @@ import Shared
 ///
 /// Offsets are the caller's business: the group never commits (`enable.auto.commit=false`,
 /// `enable.auto.offset.store=false`); the caller stores them where it stores its state and
-/// returns them from ``KafkaPartitionAssignment/start(from:)``. ``commit(_:)`` additionally
-/// records them in Kafka, for visibility.
+/// returns them from ``KafkaPartitionAssignment/start(from:)``.
 ///
-/// All blocking librdkafka calls (poll, commit, close) run on one dedicated thread per group.
-/// The rebalance callback runs there too: it first hands the caller the records gathered so far,
-/// then a ``KafkaConsumerEvent/partitionsRevoked(_:)`` or
-/// ``KafkaConsumerEvent/partitionsAssigned(_:)`` event, and waits for the answer (running
-/// ``commit(_:)`` jobs meanwhile).
+/// All blocking librdkafka calls (poll, close) run on one dedicated thread per group. The
+/// rebalance callback runs there too: it first hands the caller the records gathered so far, then
+/// a ``KafkaConsumerEvent/partitionsRevoked(_:)`` or ``KafkaConsumerEvent/partitionsAssigned(_:)``
+/// event, and waits for the answer. The hand-over is ``KafkaConsumerGroupStateMachine``.
 ///
 /// Usage: run the group as a `Service`, and iterate ``events`` in another task until it ends.
 /// - Important: ``events`` supports one iteration. On graceful shutdown (or ``close()``) the group
@@ -31,27 +29,23 @@ public final class KafkaConsumerGroup: Service, Sendable {
     private let state: KafkaConsumerGroupState
     private let configuration: KafkaConfiguration
     private let logger: Logger
-    private let started = KafkaLockedState(false)
 
     /// How many events may wait for the caller before the thread stops polling.
     static let maxBufferedEvents = 2
 
     public init(topics: [String], configuration: KafkaConfiguration, logger: Logger) throws {
-        let state = KafkaConsumerGroupState()
-        let timeoutMs = configuration.rebalanceAnswerTimeoutMs
+        let state = KafkaConsumerGroupState(
+            maxBufferedEvents: Self.maxBufferedEvents, rebalanceAnswerTimeoutMs: configuration.rebalanceAnswerTimeoutMs)
         let callbacks = RDKafkaCallbacks(
             logger: logger,
             onRebalance: { rebalance in
                 switch rebalance {
                 case .assign(let partitions):
                     logger.info("Kafka partitions assigned", metadata: ["assure.kafka.partitions": "\(partitions)"])
-                    return state.rebalance(
-                        { .partitionsAssigned(KafkaPartitionAssignment(partitions: partitions, answer: $0)) }, timeoutMs: timeoutMs)
                 case .revoke(let partitions):
                     logger.info("Kafka partitions revoked", metadata: ["assure.kafka.partitions": "\(partitions)"])
-                    return state.rebalance(
-                        { .partitionsRevoked(KafkaPartitionRevocation(partitions: partitions, answer: $0)) }, timeoutMs: timeoutMs)
                 }
+                return state.rebalance(rebalance)
             })
         self.client = try RDKafkaClient.make(
             kind: .consumer, properties: configuration.consumerProperties, callbacks: callbacks)
@@ -65,21 +59,20 @@ public final class KafkaConsumerGroup: Service, Sendable {
     /// Joins the group and consumes until graceful shutdown, ``close()`` or cancellation; then
     /// leaves the group. Throws when the group failed (for example an unanswered rebalance).
     public func run() async throws {
-        let alreadyStarted = started.withLock { started in
-            defer { started = true }
-            return started
-        }
-        guard !alreadyStarted else { throw KafkaError.local(.state, "KafkaConsumerGroup.run() called twice") }
-        let thread = Thread { [client, state, topics, configuration, logger] in
-            KafkaConsumerGroup.threadMain(
-                client: client, state: state, topics: topics, configuration: configuration, logger: logger)
-        }
-        thread.name = "assure.kafka.consumer"
-        thread.start()
+        guard state.start() else { throw KafkaError.local(.state, "KafkaConsumerGroup.run() called twice") }
         let state = self.state
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await state.waitUntilThreadDone()
+                // The thread resumes this when it has left the group.
+                await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                    let thread = Thread { [client, topics, configuration, logger] in
+                        KafkaConsumerGroup.threadMain(
+                            client: client, state: state, topics: topics, configuration: configuration, logger: logger)
+                        done.resume()
+                    }
+                    thread.name = "assure.kafka.consumer"
+                    thread.start()
+                }
             } onGracefulShutdown: {
                 state.requestClose()
             }
@@ -92,18 +85,6 @@ public final class KafkaConsumerGroup: Service, Sendable {
     /// Leaves the group gracefully: the caller gets a final revocation, then ``events`` ends.
     public func close() { state.requestClose() }
 
-    /// Commits `offsets` (per partition, the next offset to read) to Kafka and waits for the
-    /// coordinator's answer. Runs on the group's thread, also while a rebalance waits for the
-    /// caller.
-    public func commit(_ offsets: [TopicPartition: Int64]) async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-            let accepted = state.submit { client in
-                continuation.resume(with: Result { try client.commit(offsets) })
-            }
-            if !accepted { continuation.resume(throwing: KafkaError.closed) }
-        }
-    }
-
     /// Consumer lag per partition: the high watermark last seen in fetch responses minus `nextOffsets`
     /// (the next offset the caller will process). Non-blocking; partitions not fetched yet are absent.
     public func lag(after nextOffsets: [TopicPartition: Int64]) -> [TopicPartition: Int64] {
@@ -114,12 +95,6 @@ public final class KafkaConsumerGroup: Service, Sendable {
         return lag
     }
 
-    /// Stops fetching from `partitions` (records already gathered still arrive).
-    public func pause(_ partitions: [TopicPartition]) throws { try client.pause(partitions) }
-
-    /// Fetches again from paused `partitions`.
-    public func resume(_ partitions: [TopicPartition]) throws { try client.resume(partitions) }
-
     // MARK: The dedicated thread
 
     private static func threadMain(
@@ -127,18 +102,10 @@ public final class KafkaConsumerGroup: Service, Sendable {
         logger: Logger
     ) {
         var failure: KafkaError?
-        state.threadStarted(client: client)
         do {
             try client.subscribe(topics)
-            loop: while true {
-                switch state.nextAction(maxBufferedEvents: maxBufferedEvents) {
-                case .runJobs(let jobs):
-                    jobs.forEach { $0(client) }
-                case .close:
-                    break loop
-                case .poll:
-                    pollBatch(client: client, state: state, configuration: configuration, logger: logger)
-                }
+            while state.shouldPoll() {
+                pollBatch(client: client, state: state, configuration: configuration, logger: logger)
             }
             state.flushPending()
             try client.consumerClose()
@@ -149,7 +116,7 @@ public final class KafkaConsumerGroup: Service, Sendable {
         } catch {
             failure = KafkaError.local(.state, "\(error)")
         }
-        for job in state.finish(failure: failure) { job(client) }
+        state.finish(failure: failure)
     }
 
     /// Gathers records into the pending batch until it is handed over.
@@ -174,7 +141,7 @@ public final class KafkaConsumerGroup: Service, Sendable {
                     timeoutMs = 0
                 } else {
                     // The caller takes the batch when it is ready; meanwhile keep gathering, returning
-                    // now and then to run jobs (commits) and to see a close.
+                    // now and then to see a close.
                     timeoutMs = 10
                 }
             }
@@ -185,9 +152,9 @@ public final class KafkaConsumerGroup: Service, Sendable {
                     state.flushPending()
                     return
                 }
-                if state.shouldInterruptPolling { return }
+                if state.interruptsPolling { return }
             case .success(let record)?:
-                let gathered = state.appendPending(record)
+                let gathered = state.append(record)
                 if gathered.count >= configuration.maxBatchSize || gathered.bytes >= configuration.maxBatchBytes {
                     state.flushPending()
                     return
@@ -196,7 +163,7 @@ public final class KafkaConsumerGroup: Service, Sendable {
                 logger.warning("Kafka consumer error", metadata: ["assure.kafka.error": "\(error)"])
             }
             polled += 1
-            if polled % 256 == 0, state.shouldInterruptPolling { return }
+            if polled % 256 == 0, state.interruptsPolling { return }
             if let deadline, ContinuousClock.now >= deadline {
                 state.flushPending()
                 return

@@ -1,299 +1,135 @@
-import Foundation
+import Dispatch
 import Shared
+import Synchronization
 
-/// The hand-over between a consumer group's dedicated thread and Swift tasks: the event buffer,
-/// the rebalance answers, jobs for the thread (commit), and the close/cancel requests.
+/// A consumer group's ``KafkaConsumerGroupStateMachine`` inside one `Mutex`, and the actions it
+/// returns performed outside the lock: resuming the caller's continuation, waking the thread.
 ///
-/// `@unchecked Sendable` because every field is guarded by `condition`.
-/// - Important: never drop the last reference to an event while holding `condition`: a dropped
-///   rebalance event answers itself in `deinit`, which takes the lock again.
-final class KafkaConsumerGroupState: @unchecked Sendable {
-    typealias Job = @Sendable (RDKafkaClient) -> Void
+/// The dedicated thread is a real thread (it blocks in librdkafka, also inside the rebalance
+/// callback), so when the machine parks it, it sleeps on a semaphore that only a transition
+/// signals: a wake-up given before it sleeps is kept, and it never wakes on a timer except the
+/// rebalance answer's own deadline. Swift tasks never block here.
+final class KafkaConsumerGroupState: Sendable {
+    typealias Waiter = CheckedContinuation<KafkaGroupHandout?, Never>
+    typealias Machine = KafkaConsumerGroupStateMachine<Waiter>
 
-    /// What the thread should do next.
-    enum Action {
-        case runJobs([Job])
-        case poll
-        case close
+    private let machine: Mutex<Machine>
+    private let wakeup = DispatchSemaphore(value: 0)
+
+    init(maxBufferedEvents: Int, rebalanceAnswerTimeoutMs: Int) {
+        machine = Mutex(Machine(maxBufferedEvents: maxBufferedEvents, rebalanceAnswerTimeoutMs: rebalanceAnswerTimeoutMs))
     }
 
-    private let condition = NSCondition()
-    private var buffer: [KafkaConsumerEvent] = []
-    private var waiter: CheckedContinuation<KafkaConsumerEvent?, Never>?
-    /// The thread ended: no events after the buffer.
-    private var finished = false
-    /// The caller stopped iterating: rebalances take their default answer.
-    private var consumerGone = false
-    private var jobs: [Job] = []
-    private var closeRequested = false
-    /// Cancelled: close without waiting for the caller.
-    private var abandoned = false
-    private var nextRebalanceID: UInt64 = 1
-    /// Rebalances waiting for an answer; a value once answered.
-    private var rebalanceAnswers: [UInt64: [TopicPartition: Int64]?] = [:]
-    /// The batch being gathered on the thread; the caller takes it as it is when it asks for an event
-    /// and the buffer is empty (see ``nextEvent()``).
-    private var pending: [InboundRecord] = []
-    /// Key and value bytes of `pending`.
-    private var pendingBytes = 0
-    private var threadDone = false
-    /// The client jobs run with while the thread waits in a rebalance; set only while the thread
-    /// runs (the client's callbacks refer to this state, so it is cleared to break the cycle).
-    private var threadClient: RDKafkaClient?
-    private var doneWaiters: [CheckedContinuation<Void, Never>] = []
-    private(set) var failure: KafkaError? {
-        get { condition.lock(); defer { condition.unlock() }; return _failure }
-        set { condition.lock(); _failure = newValue; condition.unlock() }
-    }
-    private var _failure: KafkaError?
+    var failure: KafkaError? { machine.withLock { $0.failure } }
 
     // MARK: Swift side
 
+    /// `false` when the group was started before.
+    func start() -> Bool { machine.withLock { $0.start() } }
+
     /// The next event, waiting for one; `nil` once the group is closed and drained.
     func nextEvent() async -> KafkaConsumerEvent? {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<KafkaConsumerEvent?, Never>) in
-                condition.lock()
-                if !buffer.isEmpty {
-                    let event = buffer.removeFirst()
-                    condition.broadcast()
-                    condition.unlock()
-                    continuation.resume(returning: event)
-                } else if !pending.isEmpty {
-                    // The caller is ready for more: it takes what has been gathered so far rather than
-                    // waiting for the batch to fill, so a batch holds what arrived while the one before
-                    // was processed (small when the stream is quiet, large under a backlog). Pending
-                    // records are newer than every buffered event, so the order stays.
-                    let batch = KafkaRecordBatch(records: pending)
-                    pending = []
-                    pendingBytes = 0
-                    condition.broadcast()
-                    condition.unlock()
-                    continuation.resume(returning: .records(batch))
-                } else if finished || consumerGone {
-                    condition.unlock()
+        let handout = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: Waiter) in
+                switch machine.withLock({ $0.next(continuation) }) {
+                case .deliver(let handout, let wakeThread):
+                    if wakeThread { wakeup.signal() }
+                    continuation.resume(returning: handout)
+                case .end:
                     continuation.resume(returning: nil)
-                } else {
-                    waiter = continuation
-                    condition.unlock()
+                case .suspended:
+                    break
                 }
             }
         } onCancel: {
             stopConsuming()
         }
+        return handout.map(event(for:))
     }
 
-    /// The caller stopped iterating: drop buffered events and answer rebalances by default.
+    /// The caller stopped iterating: buffered events are dropped and rebalances take their default.
     func stopConsuming() {
-        condition.lock()
-        consumerGone = true
-        let dropped = buffer
-        buffer = []
-        let waiting = waiter
-        waiter = nil
-        condition.broadcast()
-        condition.unlock()
-        waiting?.resume(returning: nil)
-        withExtendedLifetime(dropped) {}
+        let (waiter, wakeThread) = machine.withLock { $0.stopConsuming() }
+        if wakeThread { wakeup.signal() }
+        waiter?.resume(returning: nil)
     }
 
     func answerRebalance(id: UInt64, offsets: [TopicPartition: Int64]) {
-        condition.lock()
-        if let slot = rebalanceAnswers[id], slot == nil {
-            rebalanceAnswers[id] = .some(offsets)
-            condition.broadcast()
-        }
-        condition.unlock()
-    }
-
-    /// Queues `job` for the thread; `false` if the thread has ended.
-    func submit(_ job: @escaping Job) -> Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        guard !threadDone else { return false }
-        jobs.append(job)
-        condition.broadcast()
-        return true
+        if machine.withLock({ $0.answer(id: id, offsets: offsets) }) { wakeup.signal() }
     }
 
     func requestClose() {
-        condition.lock()
-        closeRequested = true
-        condition.broadcast()
-        condition.unlock()
+        if machine.withLock({ $0.requestClose() }) { wakeup.signal() }
     }
 
     func abandon() {
-        condition.lock()
-        abandoned = true
-        closeRequested = true
-        condition.broadcast()
-        condition.unlock()
+        if machine.withLock({ $0.abandon() }) { wakeup.signal() }
     }
 
-    func waitUntilThreadDone() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            condition.lock()
-            if threadDone {
-                condition.unlock()
-                continuation.resume()
-            } else {
-                doneWaiters.append(continuation)
-                condition.unlock()
-            }
+    /// The caller's view of a handout: a rebalance gets its answer slot.
+    private func event(for handout: KafkaGroupHandout) -> KafkaConsumerEvent {
+        switch handout {
+        case .records(let records):
+            .records(KafkaRecordBatch(records: records))
+        case .rebalance(let id, .assign(let partitions)):
+            .partitionsAssigned(
+                KafkaPartitionAssignment(partitions: partitions, answer: KafkaRebalanceAnswerSlot(id: id, state: self)))
+        case .rebalance(let id, .revoke(let partitions)):
+            .partitionsRevoked(
+                KafkaPartitionRevocation(partitions: partitions, answer: KafkaRebalanceAnswerSlot(id: id, state: self)))
         }
     }
 
     // MARK: Thread side
 
-    /// The thread starts: jobs run with `client`.
-    func threadStarted(client: RDKafkaClient) {
-        condition.lock()
-        threadClient = client
-        condition.unlock()
-    }
-
-    /// Waits (bounded) until there is something to do: jobs first, then close, then poll when the
-    /// caller has room for another batch.
-    func nextAction(maxBufferedEvents: Int) -> Action {
-        condition.lock()
-        defer { condition.unlock() }
+    /// Polls while the caller has room; sleeps while it has not; `false` once asked to close.
+    func shouldPoll() -> Bool {
         while true {
-            if !jobs.isEmpty {
-                defer { jobs = [] }
-                return .runJobs(jobs)
+            switch machine.withLock({ $0.nextThreadAction() }) {
+            case .poll: return true
+            case .close: return false
+            case .park: wakeup.wait()
             }
-            if closeRequested { return .close }
-            if buffer.count < maxBufferedEvents || consumerGone { return .poll }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: 0.1))
         }
     }
 
     /// Whether the thread should stop gathering the current batch.
-    var shouldInterruptPolling: Bool {
-        condition.lock()
-        defer { condition.unlock() }
-        return !jobs.isEmpty || closeRequested
-    }
+    var interruptsPolling: Bool { machine.withLock { $0.interruptsPolling } }
 
-    /// Adds a record to the batch being gathered; returns the batch's size in records and bytes, and
-    /// whether the caller is waiting for an event.
-    func appendPending(_ record: InboundRecord) -> (count: Int, bytes: Int, callerWaiting: Bool) {
-        condition.lock()
-        defer { condition.unlock() }
-        pending.append(record)
-        pendingBytes += (record.key?.count ?? 0) + (record.value?.count ?? 0)
-        return (pending.count, pendingBytes, waiter != nil)
-    }
+    /// The size of the batch being gathered and whether the caller waits for it.
+    var pendingStatus: (count: Int, callerWaiting: Bool) { machine.withLock { $0.pendingStatus } }
 
-    /// The size of the batch being gathered and whether the caller is waiting for an event.
-    var pendingStatus: (count: Int, callerWaiting: Bool) {
-        condition.lock()
-        defer { condition.unlock() }
-        return (pending.count, waiter != nil)
-    }
+    /// Adds a record to the batch being gathered; returns the batch's size in records and bytes.
+    func append(_ record: InboundRecord) -> (count: Int, bytes: Int) { machine.withLock { $0.append(record) } }
 
     /// Hands the gathered batch (if any) to the caller.
-    func flushPending() {
-        condition.lock()
-        guard !pending.isEmpty else {
-            condition.unlock()
-            return
-        }
-        let batch = KafkaRecordBatch(records: pending)
-        pending = []
-        pendingBytes = 0
-        let waiting = deliverLocked(.records(batch))
-        condition.unlock()
-        waiting?()
-    }
+    func flushPending() { perform(machine.withLock { $0.flushPending() }) }
 
-    /// Puts `event` in the buffer or hands it to the waiting caller; returns the resumption to
-    /// run after unlocking.
-    private func deliverLocked(_ event: KafkaConsumerEvent) -> (() -> Void)? {
-        if consumerGone { return nil }
-        if let waiting = waiter {
-            waiter = nil
-            return { waiting.resume(returning: event) }
-        }
-        buffer.append(event)
-        return nil
-    }
-
-    /// Reports a rebalance to the caller and waits for the answer, running jobs meanwhile.
-    /// Returns the start offsets (empty: defaults), or `nil` when the caller did not answer in time.
-    func rebalance(
-        _ makeEvent: (KafkaRebalanceAnswerSlot) -> KafkaConsumerEvent, timeoutMs: Int
-    ) -> [TopicPartition: Int64]? {
-        flushPending()
-        condition.lock()
-        if consumerGone || abandoned {
-            condition.unlock()
-            return [:]
-        }
-        let id = nextRebalanceID
-        nextRebalanceID += 1
-        rebalanceAnswers[id] = .some(nil)
-        condition.unlock()
-
-        // Built and released outside the lock (see the type's note).
-        do {
-            let event = makeEvent(KafkaRebalanceAnswerSlot(id: id, state: self))
-            condition.lock()
-            let waiting = deliverLocked(event)
-            condition.unlock()
-            waiting?()
-        }
-
-        let deadline = Date(timeIntervalSinceNow: Double(timeoutMs) / 1000)
-        condition.lock()
-        defer { condition.unlock() }
+    /// Reports a rebalance to the caller and sleeps until its answer, a close that will not wait, or
+    /// the deadline. Returns the start offsets (empty: defaults), or `nil` when the caller did not
+    /// answer in time (the group then leaves and ``failure`` says why).
+    func rebalance(_ kind: RDKafkaCallbacks.Rebalance) -> [TopicPartition: Int64]? {
+        let (id, resume) = machine.withLock { $0.beginRebalance(kind) }
+        perform(resume)
+        guard let id else { return [:] }
+        let timeoutMs = machine.withLock { $0.rebalanceAnswerTimeoutMs }
+        let deadline = DispatchTime.now() + .milliseconds(timeoutMs)
+        var deadlinePassed = false
         while true {
-            if let slot = rebalanceAnswers[id], let offsets = slot {
-                rebalanceAnswers[id] = nil
-                return offsets
+            switch machine.withLock({ $0.rebalanceStatus(id: id, deadlinePassed: deadlinePassed) }) {
+            case .answered(let offsets): return offsets
+            case .answerDefault: return [:]
+            case .timedOut: return nil
+            case .park: deadlinePassed = wakeup.wait(timeout: deadline) == .timedOut
             }
-            if consumerGone || abandoned {
-                rebalanceAnswers[id] = nil
-                return [:]
-            }
-            if !jobs.isEmpty, let client = threadClient {
-                let current = jobs
-                jobs = []
-                condition.unlock()
-                current.forEach { $0(client) }
-                condition.lock()
-                continue
-            }
-            if Date() >= deadline {
-                rebalanceAnswers[id] = nil
-                _failure = KafkaError.local(
-                    .timedOut, "the consumer did not answer a rebalance within \(timeoutMs) ms; it leaves the group")
-                closeRequested = true
-                abandoned = true  // leave without waiting for the caller again
-                return nil
-            }
-            _ = condition.wait(until: min(deadline, Date(timeIntervalSinceNow: 0.1)))
         }
     }
 
-    /// The thread ended: no more events after the buffer; waiting jobs fail.
-    func finish(failure: KafkaError?) -> [Job] {
-        condition.lock()
-        if let failure, _failure == nil { _failure = failure }
-        finished = true
-        threadDone = true
-        threadClient = nil
-        let leftJobs = jobs
-        jobs = []
-        let waiting = buffer.isEmpty ? waiter : nil
-        if waiting != nil { waiter = nil }
-        let doneWaiting = doneWaiters
-        doneWaiters = []
-        condition.broadcast()
-        condition.unlock()
-        waiting?.resume(returning: nil)
-        doneWaiting.forEach { $0.resume() }
-        return leftJobs
+    /// The thread ended: no more events after the buffer.
+    func finish(failure: KafkaError?) { perform(machine.withLock { $0.finish(failure: failure) }) }
+
+    private func perform(_ resume: Machine.Resume?) {
+        guard let resume else { return }
+        resume.waiter.resume(returning: resume.handout)
     }
 }

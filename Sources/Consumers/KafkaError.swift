@@ -13,7 +13,7 @@ public struct KafkaError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let messageTimedOut = Code(rawValue: -192)
         /// The producer's local queue is full (`queue.buffering.max.messages`).
         public static let queueFull = Code(rawValue: -184)
-        /// A local operation (flush, commit, rebalance answer) timed out.
+        /// A local operation (flush, rebalance answer) timed out.
         public static let timedOut = Code(rawValue: -185)
         /// A broker connection failed.
         public static let transport = Code(rawValue: -195)

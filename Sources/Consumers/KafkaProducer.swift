@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import Shared
+import Synchronization
 
 /// An idempotent Kafka producer whose `send` completes when the broker acknowledged the message.
 ///
@@ -105,7 +106,7 @@ final class KafkaDeliveryTable: Sendable {
         var closed = false
     }
 
-    private let state = KafkaLockedState(State())
+    private let state = Mutex(State())
 
     /// Registers a message's completion; `nil` once the producer is closed.
     func register(_ completion: @escaping Completion) -> UInt64? {
@@ -170,10 +171,10 @@ final class KafkaDeliveryBatch: Sendable {
         var waiter: CheckedContinuation<[Result<KafkaDeliveryReport, KafkaError>], Never>?
     }
 
-    private let state: KafkaLockedState<State>
+    private let state: Mutex<State>
 
     init(count: Int) {
-        state = KafkaLockedState(State(results: Array(repeating: nil, count: count), remaining: count))
+        state = Mutex(State(results: Array(repeating: nil, count: count), remaining: count))
     }
 
     func complete(index: Int, _ result: Result<KafkaDeliveryReport, KafkaError>) {
@@ -211,33 +212,35 @@ final class KafkaProducerThread: Sendable {
         var stopWaiters: [CheckedContinuation<Void, Never>] = []
     }
 
-    private let state = KafkaLockedState(State())
+    private let state = Mutex(State())
     private let client: RDKafkaClient
 
     init(client: RDKafkaClient, deliveries: KafkaDeliveryTable) {
         self.client = client
-        let state = self.state
-        let thread = Thread {
-            while true {
-                let (jobs, stop) = state.withLock { state in
-                    defer { state.jobs = [] }
-                    return (state.jobs, state.stopRequested)
-                }
-                for job in jobs { job(client) }
-                if stop { break }
-                if client.poll(timeoutMs: 100) > 0 { deliveries.servedReports() }
-            }
-            client.poll(timeoutMs: 0)
-            deliveries.failAll(.closed)
-            let waiters = state.withLock { state in
-                state.stopped = true
-                defer { state.stopWaiters = [] }
-                return state.stopWaiters
-            }
-            waiters.forEach { $0.resume() }
-        }
+        // The thread holds this object until it stops.
+        let thread = Thread { [self] in serve(deliveries) }
         thread.name = "assure.kafka.producer"
         thread.start()
+    }
+
+    private func serve(_ deliveries: KafkaDeliveryTable) {
+        while true {
+            let (jobs, stop) = state.withLock { state in
+                defer { state.jobs = [] }
+                return (state.jobs, state.stopRequested)
+            }
+            for job in jobs { job(client) }
+            if stop { break }
+            if client.poll(timeoutMs: 100) > 0 { deliveries.servedReports() }
+        }
+        client.poll(timeoutMs: 0)
+        deliveries.failAll(.closed)
+        let waiters = state.withLock { state in
+            state.stopped = true
+            defer { state.stopWaiters = [] }
+            return state.stopWaiters
+        }
+        waiters.forEach { $0.resume() }
     }
 
     /// Runs `job` on the thread and returns its result.

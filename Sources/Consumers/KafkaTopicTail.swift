@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Shared
+import Synchronization
 
 /// Reads every partition of some topics by direct assignment, outside any consumer group (so it
 /// never takes partitions from a group's members), from the end of each partition or from the
@@ -12,7 +13,7 @@ public final class KafkaTopicTail: Sendable {
     private let topics: [String]
     private let fromBeginning: Bool
     private let logger: Logger
-    private let closed = KafkaLockedState(false)
+    private let closed = Mutex(false)
 
     /// `configuration` gives the brokers and any librdkafka property; its group id is never joined.
     public init(topics: [String], configuration: KafkaConfiguration, fromBeginning: Bool, logger: Logger) throws {
@@ -28,43 +29,45 @@ public final class KafkaTopicTail: Sendable {
     /// Assigns every partition of the topics, then hands each record to `handle` (on the reading
     /// thread, in partition order) until ``close()`` or cancellation.
     public func run(_ handle: @escaping @Sendable (InboundRecord) -> Void) async throws {
-        let failure = KafkaLockedState<KafkaError?>(nil)
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let thread = Thread { [client, topics, fromBeginning, closed, logger] in
-                    defer { continuation.resume() }
-                    do {
-                        var partitions: [TopicPartition: Int64] = [:]
-                        for topic in topics {
-                            let count = try client.partitionCount(of: topic, timeoutMs: 10_000)
-                            for partition in 0..<count {
-                                partitions[TopicPartition(topic: topic, partition: partition)] =
-                                    fromBeginning ? RDKafkaClient.offsetBeginning : RDKafkaClient.offsetEnd
-                            }
-                        }
-                        try client.assign(partitions)
-                        while !closed.withLock({ $0 }) {
-                            switch client.consumerPoll(timeoutMs: 100) {
-                            case .success(let record)?: handle(record)
-                            case .failure(let error)?:
-                                logger.debug("Kafka tail read error", metadata: ["assure.error": "\(error)"])
-                            case nil: break
-                            }
-                        }
-                        try? client.consumerClose()
-                    } catch let error as KafkaError {
-                        failure.withLock { $0 = error }
-                    } catch {
-                        failure.withLock { $0 = KafkaError.local(.state, "\(error)") }
-                    }
-                }
+        let failure = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<KafkaError?, Never>) in
+                let thread = Thread { [self] in continuation.resume(returning: read(handle)) }
                 thread.name = "assure.kafka.tail"
                 thread.start()
             }
         } onCancel: {
             close()
         }
-        if let error = failure.withLock({ $0 }) { throw error }
+        if let failure { throw failure }
+    }
+
+    /// The reading thread's work; returns why it stopped early, if it did.
+    private func read(_ handle: @Sendable (InboundRecord) -> Void) -> KafkaError? {
+        do {
+            var partitions: [TopicPartition: Int64] = [:]
+            for topic in topics {
+                let count = try client.partitionCount(of: topic, timeoutMs: 10_000)
+                for partition in 0..<count {
+                    partitions[TopicPartition(topic: topic, partition: partition)] =
+                        fromBeginning ? RDKafkaClient.offsetBeginning : RDKafkaClient.offsetEnd
+                }
+            }
+            try client.assign(partitions)
+            while !closed.withLock({ $0 }) {
+                switch client.consumerPoll(timeoutMs: 100) {
+                case .success(let record)?: handle(record)
+                case .failure(let error)?:
+                    logger.debug("Kafka tail read error", metadata: ["assure.error": "\(error)"])
+                case nil: break
+                }
+            }
+            try? client.consumerClose()
+            return nil
+        } catch let error as KafkaError {
+            return error
+        } catch {
+            return KafkaError.local(.state, "\(error)")
+        }
     }
 
     /// Stops reading; ``run(_:)`` returns.

@@ -1,56 +1,11 @@
+import CheckPipeline
 import Foundation
 import Logging
 import PostgresNIO
 import Shared
 
-/// One change to an issue, as the check pipeline or a repair decides it.
-public struct IssueChange: Sendable, Hashable {
-    public enum Kind: Sendable, Hashable {
-        /// The condition holds (opens the issue, or updates it when its evidence changed).
-        case open
-        /// The condition no longer holds.
-        case resolve(Resolution)
-        /// An incident note; the issue stays open.
-        case explain(Explanation)
-        /// An operator's acknowledgement; the issue stays open.
-        case acknowledge(Acknowledgement)
-        /// Out of alerts until the given RFC 3339 time.
-        case snooze(until: String)
-        /// The snooze ran out: its `snoozedUntil` is cleared (no-op unless snoozed).
-        case snoozeEnded
-    }
-
-    public var issueId: String
-    public var check: CheckKind
-    public var userId: String?
-    public var kind: Kind
-    public var title: String
-    public var evidence: JSONValue
-    public var repair: RepairSuggestion?
-    public var atMs: Int64
-    /// What the issue puts at risk with this evidence (`.open` only; nil: the table over the evidence).
-    public var atRisk: AtRisk?
-    /// What produced the change; it becomes the event's `cause`.
-    public var cause: IssueCause
-
-    public init(
-        issueId: String, check: CheckKind, userId: String?, kind: Kind, title: String = "", evidence: JSONValue = .null,
-        repair: RepairSuggestion? = nil, atMs: Int64, atRisk: AtRisk? = nil, cause: IssueCause = .timer
-    ) {
-        self.issueId = issueId
-        self.check = check
-        self.userId = userId
-        self.kind = kind
-        self.title = title
-        self.evidence = evidence
-        self.repair = repair
-        self.atMs = atMs
-        self.atRisk = atRisk
-        self.cause = cause
-    }
-}
-
 /// The cluster's issues: current state and the version counter that every event of an issue bumps.
+/// It locks, loads and stores; `IssueReducer` (CheckPipeline) decides each next event.
 ///
 /// - Important: Call inside the transaction that holds the locks of the entities the changes come from;
 ///   the issue rows themselves are locked here too, so versions grow by one per event across workers.
@@ -69,13 +24,7 @@ public enum IssueRepository {
         guard !changes.isEmpty else { return [] }
         let ids = Array(Set(changes.map(\.issueId))).sorted()
         var current = try await lockWithBasis(ids: ids, on: connection, logger: logger)
-        var events: [IssueEvent] = []
-        for change in changes {
-            let previous = current[change.issueId]
-            guard let next = nextEvent(after: previous?.event, basis: previous?.basis, for: change) else { continue }
-            current[change.issueId] = next
-            events.append(next.event)
-        }
+        let events = IssueReducer.apply(changes, to: &current)
         let encoder = IssueEventCoding.encoder
         var encoded: [EncodedIssueEvent] = []
         encoded.reserveCapacity(events.count)
@@ -99,7 +48,7 @@ public enum IssueRepository {
 
     /// Locks and returns the latest event of each existing issue, with the evidence its operator action was given on.
     static func lockWithBasis(ids: [String], on connection: PostgresConnection, logger: Logger) async throws
-        -> [String: (event: IssueEvent, basis: ActionBasis?)]
+        -> [String: IssueState]
     {
         let rows = try await connection.query(
             """
@@ -107,11 +56,12 @@ public enum IssueRepository {
             ORDER BY issue_id FOR UPDATE
             """,
             logger: logger)
-        var result: [String: (event: IssueEvent, basis: ActionBasis?)] = [:]
+        var result: [String: IssueState] = [:]
         let decoder = JSONDecoder()
         for try await (text, basis) in rows.decode((String, String?).self) {
             let event = try decoder.decode(IssueEvent.self, from: Data(text.utf8))
-            result[event.issueId] = (event, try basis.map { try decoder.decode(ActionBasis.self, from: Data($0.utf8)) })
+            result[event.issueId] = IssueState(
+                event: event, basis: try basis.map { try decoder.decode(ActionBasis.self, from: Data($0.utf8)) })
         }
         return result
     }
@@ -217,7 +167,7 @@ public enum IssueRepository {
               e->>'resolution', (e->>'snoozedUntil')::timestamptz, NULLIF(b, 'null'::jsonb)
             FROM unnest(\(ids)::text[], \(jsons)::jsonb[], \(basisJSONs)::jsonb[]) AS u(i, e, b)
             ON CONFLICT (issue_id) DO UPDATE SET version = EXCLUDED.version, status = EXCLUDED.status,
-              title = EXCLUDED.title, evidence = EXCLUDED.evidence, event = EXCLUDED.event,
+              user_id = EXCLUDED.user_id, title = EXCLUDED.title, evidence = EXCLUDED.evidence, event = EXCLUDED.event,
               explanation = EXCLUDED.explanation, first_seen_at = EXCLUDED.first_seen_at,
               last_seen_at = EXCLUDED.last_seen_at, resolved_at = EXCLUDED.resolved_at,
               resolution = EXCLUDED.resolution, repair_action = EXCLUDED.repair_action,

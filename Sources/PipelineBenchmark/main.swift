@@ -59,7 +59,7 @@ for seq in 1...rowsPerUser {
 let pipeline = IssuePipeline(settings: CheckSettings())
 // Sized for the run: a long-running table of cross-user facts is at its steady-state size.
 let store = InMemoryStateStore(minimumCapacity: users * 12)
-var transitions: [IssueTransition] = []
+var transitions: [IssueChange] = []
 transitions.reserveCapacity(1_024)
 
 // Every user starts with an account snapshot on PRO (not timed), so the balance, tier and stale

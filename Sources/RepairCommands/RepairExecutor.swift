@@ -1,3 +1,4 @@
+import CheckPipeline
 import Foundation
 import Logging
 import Persistence
@@ -59,6 +60,12 @@ public struct RepairExecutor: Sendable {
         guard issue.status == .open else {
             return reject(.notOpen, "issue is \(issue.status.rawValue) (\(issue.resolution?.rawValue ?? "no resolution"))")
         }
+        // The issue's own check and user, from the stored issue: the change names no check by guessing.
+        func change(_ kind: IssueChange.Kind) -> IssueChange {
+            IssueChange(
+                issueId: issue.issueId, check: issue.check, userId: issue.userId, kind: kind, atMs: nowMs,
+                cause: .command(commandId: command.commandId))
+        }
         if action == .explain {
             let explanation = Explanation(
                 note: command.reason, actor: command.actor.id, commandId: command.commandId, at: processedAt)
@@ -66,7 +73,7 @@ public struct RepairExecutor: Sendable {
                 result: RepairResult(
                     commandId: command.commandId, issueId: command.issueId, outcome: .explained, action: "explain",
                     processedAt: processedAt),
-                records: [], issueChanges: [.explain(issueId: issue.issueId, explanation)], remember: true)
+                records: [], issueChanges: [change(.explain(explanation))], remember: true)
         }
         switch action {
         case .ack:
@@ -76,7 +83,7 @@ public struct RepairExecutor: Sendable {
                 result: RepairResult(
                     commandId: command.commandId, issueId: command.issueId, outcome: .acknowledged, action: "ack",
                     processedAt: processedAt),
-                records: [], issueChanges: [.acknowledge(issueId: issue.issueId, acknowledgement)], remember: true)
+                records: [], issueChanges: [change(.acknowledge(acknowledgement))], remember: true)
         case .snooze:
             let until = command.until ?? ""
             guard let untilMs = Timestamp.parse(until) else {
@@ -92,7 +99,7 @@ public struct RepairExecutor: Sendable {
                 result: RepairResult(
                     commandId: command.commandId, issueId: command.issueId, outcome: .snoozed, action: "snooze",
                     processedAt: processedAt),
-                records: [], issueChanges: [.snooze(issueId: issue.issueId, until: until)], remember: true)
+                records: [], issueChanges: [change(.snooze(until: until))], remember: true)
         case .repair, .explain:
             break
         }
@@ -122,7 +129,7 @@ public struct RepairExecutor: Sendable {
                 result: RepairResult(
                     commandId: command.commandId, issueId: command.issueId, outcome: .applied,
                     action: repairAction.rawValue, audit: plan.audit, plan: plan.plan, processedAt: processedAt),
-                records: plan.records, issueChanges: [.repaired(issueId: issue.issueId)], remember: true)
+                records: plan.records, issueChanges: [change(.resolve(.repaired))], remember: true)
         }
     }
 }

@@ -1,3 +1,4 @@
+import CheckPipeline
 import Shared
 
 /// What an applied repair changes and writes, decided before anything is written.
@@ -17,16 +18,8 @@ public struct RepairOutput: Sendable {
     public var result: RepairResult
     /// The records the pipeline must apply (empty unless applied).
     public var records: [BillingRecord]
-    /// Issue changes the caller writes (an explanation, or the repaired resolution).
-    public var issueChanges: [IssueChangeRequest]
+    /// Issue changes the caller hands to the issue store (an operator action, or the repaired resolution).
+    public var issueChanges: [IssueChange]
     /// Whether the result should be remembered under its command id (everything but an unreadable command).
     public var remember: Bool
-}
-
-/// An issue change a command asks for; the worker maps it onto its issue store.
-public enum IssueChangeRequest: Sendable, Hashable {
-    case explain(issueId: String, Explanation)
-    case acknowledge(issueId: String, Acknowledgement)
-    case snooze(issueId: String, until: String)
-    case repaired(issueId: String)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,11 +13,13 @@ import Darwin
 ///
 /// `atexit` cannot run async code or start processes reliably, so shutdown here is a signal:
 /// SIGQUIT is PostgreSQL's "immediate shutdown", the postmaster takes its children down with it.
-final class PostgresServerRegistry: @unchecked Sendable {
-    // @unchecked: all state is guarded by `lock`.
-    private let lock = NSLock()
-    private var dataDirectories: Set<String> = []
-    private var installedExitHandler = false
+final class PostgresServerRegistry: Sendable {
+    private struct State {
+        var dataDirectories: Set<String> = []
+        var installedExitHandler = false
+    }
+
+    private let state = Mutex(State())
 
     static let shared = PostgresServerRegistry()
 
@@ -24,26 +27,23 @@ final class PostgresServerRegistry: @unchecked Sendable {
     static let directoryPrefix = "assure-pg-"
 
     func register(_ dataDirectory: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        dataDirectories.insert(dataDirectory)
-        if !installedExitHandler {
-            installedExitHandler = true
-            atexit { PostgresServerRegistry.shared.stopAllAtExit() }
+        let installHandler = state.withLock { state in
+            state.dataDirectories.insert(dataDirectory)
+            defer { state.installedExitHandler = true }
+            return !state.installedExitHandler
         }
+        if installHandler { atexit { PostgresServerRegistry.shared.stopAllAtExit() } }
     }
 
     func unregister(_ dataDirectory: String) {
-        lock.lock()
-        defer { lock.unlock() }
-        dataDirectories.remove(dataDirectory)
+        _ = state.withLock { $0.dataDirectories.remove(dataDirectory) }
     }
 
     private func stopAllAtExit() {
-        lock.lock()
-        let directories = dataDirectories
-        dataDirectories = []
-        lock.unlock()
+        let directories = state.withLock { state in
+            defer { state.dataDirectories = [] }
+            return state.dataDirectories
+        }
         for directory in directories {
             Self.killServer(dataDirectory: directory)
             try? FileManager.default.removeItem(atPath: directory)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Logging
 import Persistence
 import PostgresNIO
@@ -354,17 +355,14 @@ private actor SharedPostgresTestServer {
 }
 
 /// A flag that flips once, from any thread.
-final class LockedFlag: @unchecked Sendable {
-    // @unchecked: `value` is only touched under `lock`.
-    private let lock = NSLock()
-    private var value = false
+final class LockedFlag: Sendable {
+    private let value = Mutex(false)
 
     /// True for the first caller only.
     func setOnce() -> Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        if value { return false }
-        value = true
-        return true
+        value.withLock { value in
+            defer { value = true }
+            return !value
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,11 +14,13 @@ import Darwin
 /// `atexit` cannot run async code, so shutdown here is SIGKILL: the broker keeps everything in memory
 /// and there is nothing to flush. Each broker's folder holds `tansu.pid`, so a later process can sweep
 /// brokers whose owner died without running its exit handlers.
-final class TansuBrokerRegistry: @unchecked Sendable {
-    // @unchecked: all state is guarded by `lock`.
-    private let lock = NSLock()
-    private var brokers: [pid_t: String] = [:]
-    private var installedExitHandler = false
+final class TansuBrokerRegistry: Sendable {
+    private struct State {
+        var brokers: [pid_t: String] = [:]
+        var installedExitHandler = false
+    }
+
+    private let state = Mutex(State())
 
     static let shared = TansuBrokerRegistry()
 
@@ -26,26 +29,23 @@ final class TansuBrokerRegistry: @unchecked Sendable {
 
     func register(pid: pid_t, directory: String) {
         try? "\(pid)\n".write(toFile: directory + "/tansu.pid", atomically: true, encoding: .utf8)
-        lock.lock()
-        defer { lock.unlock() }
-        brokers[pid] = directory
-        if !installedExitHandler {
-            installedExitHandler = true
-            atexit { TansuBrokerRegistry.shared.killAllAtExit() }
+        let installHandler = state.withLock { state in
+            state.brokers[pid] = directory
+            defer { state.installedExitHandler = true }
+            return !state.installedExitHandler
         }
+        if installHandler { atexit { TansuBrokerRegistry.shared.killAllAtExit() } }
     }
 
     func unregister(pid: pid_t) {
-        lock.lock()
-        defer { lock.unlock() }
-        brokers[pid] = nil
+        state.withLock { $0.brokers[pid] = nil }
     }
 
     private func killAllAtExit() {
-        lock.lock()
-        let running = brokers
-        brokers = [:]
-        lock.unlock()
+        let running = state.withLock { state in
+            defer { state.brokers = [:] }
+            return state.brokers
+        }
         for (pid, directory) in running {
             kill(pid, SIGKILL)
             try? FileManager.default.removeItem(atPath: directory)

@@ -1,6 +1,7 @@
 import CheckPipeline
 import Consumers
 import Foundation
+import Synchronization
 import Logging
 import Persistence
 import PostgresNIO
@@ -73,7 +74,7 @@ enum WorkerBenchmark {
         // 2. The pipeline alone, on one in-memory store (no loading, no encoding, no SQL).
         let pipeline = IssuePipeline(settings: settings.checks)
         let store = InMemoryStateStore(minimumCapacity: options.users * 3)
-        var transitions: [IssueTransition] = []
+        var transitions: [IssueChange] = []
         let nowMs = WallClock.nowMs()
         var watermark = Int64.min
         started = .now
@@ -334,20 +335,10 @@ func pad(_ text: String, _ width: Int) -> String {
 }
 
 /// Summaries of committed batches, appended from the pipeline's callback.
-final class SummaryLog: @unchecked Sendable {
-    // @unchecked: `summaries` is only touched under `lock`.
-    private let lock = NSLock()
-    private var summaries: [BatchProcessor.Summary] = []
+final class SummaryLog: Sendable {
+    private let summaries = Mutex<[BatchProcessor.Summary]>([])
 
-    func append(_ summary: BatchProcessor.Summary) {
-        lock.lock()
-        defer { lock.unlock() }
-        summaries.append(summary)
-    }
+    func append(_ summary: BatchProcessor.Summary) { summaries.withLock { $0.append(summary) } }
 
-    var all: [BatchProcessor.Summary] {
-        lock.lock()
-        defer { lock.unlock() }
-        return summaries
-    }
+    var all: [BatchProcessor.Summary] { summaries.withLock { $0 } }
 }

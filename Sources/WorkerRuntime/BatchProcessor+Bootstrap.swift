@@ -68,7 +68,7 @@ extension BatchProcessor {
             var maxEventTime: Int64?
             var pipeline = self.pipeline
             pipeline.inputs = .untracked
-            var transitions: [IssueTransition] = []
+            var transitions: [IssueChange] = []
             var causes: [IssueCause] = []
             var applied = BootstrapRunRepository.Applied()
             for row in rows {
@@ -92,7 +92,7 @@ extension BatchProcessor {
             let written = self.states.encode(states)
             try await self.states.write(written, on: connection, logger: logger)
             let events = try await IssueRepository.applyEncoding(
-                zip(transitions, causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
+                zip(transitions, causes).map { $0.caused(by: $1) }, on: connection, logger: logger)
             try await OutboxRepository.append(
                 events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
             // The rows' event times move the cluster's watermark, as consumed records' do.

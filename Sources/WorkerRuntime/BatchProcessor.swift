@@ -123,7 +123,7 @@ public struct BatchProcessor: Sendable {
     struct BatchEffects: Sendable {
         var summary = Summary()
         var positions: [TopicPartition: OffsetRepository.Position] = [:]
-        var transitions: [IssueTransition] = []
+        var transitions: [IssueChange] = []
         /// The input record behind each transition (`cause`), index for index.
         var causes: [IssueCause] = []
         /// Dead letters (the issue events follow once the issue rows are written).
@@ -200,7 +200,7 @@ public struct BatchProcessor: Sendable {
     func write(_ effects: BatchEffects, on connection: PostgresConnection) async throws -> [IssueEvent] {
         var lap = PhaseLap()
         let encoded = try await IssueRepository.applyEncoding(
-            zip(effects.transitions, effects.causes).map { IssueChange($0, cause: $1) }, on: connection, logger: logger)
+            zip(effects.transitions, effects.causes).map { $0.caused(by: $1) }, on: connection, logger: logger)
         lap.end(.issues)
         var outbox = effects.outbox
         outbox.append(contentsOf: encoded.map { IssueOutbox.message(for: $0, topics: settings.topics) })

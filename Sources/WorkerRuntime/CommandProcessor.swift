@@ -163,42 +163,28 @@ public struct CommandProcessor: Sendable {
             return Handled(result: result, events: [])
         }
         let output = try await executor.execute(command, nowMs: nowMs, on: connection)
+        // The executor's changes name the stored issue's own check (an unknown id was answered `not_found`).
         var changes: [IssueChange] = []
-        var repaired: [IssueChange] = []
-        let cause = IssueCause.command(commandId: command.commandId)
-        func change(_ issueId: String, _ kind: IssueChange.Kind) -> IssueChange {
-            IssueChange(
-                issueId: issueId, check: CheckKind.of(issueId: issueId) ?? .creditBalanceMismatch, userId: nil,
-                kind: kind, atMs: nowMs, cause: cause)
-        }
-        for request in output.issueChanges {
-            switch request {
-            case .explain(let issueId, let explanation): changes.append(change(issueId, .explain(explanation)))
-            case .acknowledge(let issueId, let acknowledgement):
-                changes.append(change(issueId, .acknowledge(acknowledgement)))
-            case .snooze(let issueId, let until): changes.append(change(issueId, .snooze(until: until)))
-            case .repaired(let issueId): repaired.append(change(issueId, .resolve(.repaired)))
-            }
-        }
         var written: EntityStateWrite?
         if !output.records.isEmpty {
             // The repair's own rows, applied now so the pipeline agrees with the billing tables at once.
             let read = try await states.read(touchedBy: output.records, .locked, on: connection, logger: logger)
             let store = read.store
             let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
-            var transitions: [IssueTransition] = []
+            var steps: [IssueChange] = []
             for billing in output.records {
-                pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &transitions)
+                pipeline.apply(billing, nowMs: nowMs, watermarkMs: watermark, store: store, into: &steps)
             }
             let write = states.encode(read)
             try await states.write(write, on: connection, logger: logger)
             written = write
             // The repaired issue's own steps on the way (an updated evidence, the self-healed resolve)
             // give way to its one `repaired` resolution; other issues the rows touch change as usual.
-            let repairedIds = Set(repaired.map(\.issueId))
-            changes.append(contentsOf: transitions.filter { !repairedIds.contains($0.issueId) }.map { IssueChange($0, cause: cause) })
+            let repairedIds = Set(output.issueChanges.map(\.issueId))
+            let cause = IssueCause.command(commandId: command.commandId)
+            changes = steps.filter { !repairedIds.contains($0.issueId) }.map { $0.caused(by: cause) }
         }
-        changes.append(contentsOf: repaired)
+        changes.append(contentsOf: output.issueChanges)
         let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
         if output.remember {
             try await ProcessedCommandRepository.record(

@@ -26,11 +26,13 @@ public struct ReportQuery: Sendable {
             var open = try await IssueRepository.open(on: connection, logger: logger)
             let applied = try await OffsetRepository.appliedByTopic(
                 group: settings.groupId, on: connection, logger: logger)
-            let users = try await countUsers(on: connection)
-            let unmapped = try await countUnmappedStripeCustomers(on: connection)
+            let counts = try await EntityStateRepository.counts(on: connection, logger: logger)
             if period != settings.checks.periodDays {
+                let openStaleUsers = open.filter { $0.check == .stalePaidSubscription }.compactMap(\.userId)
                 open.removeAll { $0.check == .stalePaidSubscription }
-                open.append(contentsOf: try await staleIssues(periodDays: period, nowMs: nowMs, on: connection))
+                open.append(
+                    contentsOf: try await staleIssues(
+                        periodDays: period, openStaleUsers: openStaleUsers, nowMs: nowMs, on: connection))
             }
             // Rows applied by bootstrap count as much as consumed ones.
             let bootstrapped = try await BootstrapRunRepository.appliedTotals(on: connection, logger: logger)
@@ -41,41 +43,32 @@ public struct ReportQuery: Sendable {
             return AssuranceReport.build(
                 openIssues: open,
                 counts: .init(
-                    checkedUsers: users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
+                    checkedUsers: counts.users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
                     webhookEvents: (applied[settings.topics.webhooks] ?? 0) + bootstrapped.webhooks,
-                    unmappedStripeCustomers: unmapped),
+                    unmappedStripeCustomers: counts.unmappedStripeCustomers),
                 periodDays: period, nowMs: nowMs, heldChecks: held,
                 bootstrap: lastBootstrap.map { .init(lastRunAt: Timestamp.format($0.finishedAtMs), rows: $0.rows) })
         }
     }
 
-    func countUsers(on connection: PostgresConnection) async throws -> Int64 {
-        let rows = try await connection.query(
-            "SELECT count(*) FROM assurance.entity_state WHERE kind = 'user' AND length(state) > 0", logger: logger)
-        for try await count in rows.decode(Int64.self) { return count }
-        return 0
-    }
-
-    /// Stripe customers with events that no user names: their stored state's user count is the byte 0
-    /// (`EntityState.stripeCustomerUsersByteOffset`; a customer with neither users nor events has no row).
-    func countUnmappedStripeCustomers(on connection: PostgresConnection) async throws -> Int64 {
-        let offset = Int32(EntityState.stripeCustomerUsersByteOffset)
-        let rows = try await connection.query(
-            """
-            SELECT count(*) FROM assurance.entity_state
-            WHERE kind = 'stripe_customer' AND length(state) > \(offset) AND get_byte(state, \(offset)) = 0
-            """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return count }
-        return 0
-    }
-
     /// Stale-subscription issues as they would stand with another period (not stored, not published).
-    func staleIssues(periodDays: Int64, nowMs: Int64, on connection: PostgresConnection) async throws -> [IssueEvent] {
+    ///
+    /// Only candidates are read: a user is stale under period P once the watermark passes its anchor
+    /// + P, and its stored stale point is anchor + configured period + 1; so the users stale under P
+    /// are those whose stale point is at or before watermark − P + configured period, plus those
+    /// whose stale issue is open (their stale point is cleared). Each candidate is then decided by
+    /// the pipeline's own preview.
+    func staleIssues(periodDays: Int64, openStaleUsers: [String], nowMs: Int64, on connection: PostgresConnection)
+        async throws -> [IssueEvent]
+    {
         guard let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) else { return [] }
         var period = settings.checks
         period.periodDays = periodDays
         let pipeline = IssuePipeline(settings: period)
-        let rows = try await EntityStateRepository.all(kind: StateKey.Kind.user.rawValue, on: connection, logger: logger)
+        let threshold = Int64(clamping: Int128(watermark) - Int128(period.periodMs) + Int128(settings.checks.periodMs))
+        let rows = try await EntityStateRepository.staleCandidates(
+            staleAtOrBefore: threshold, keys: openStaleUsers.map { StateKey.user($0).stringValue }, on: connection,
+            logger: logger)
         var issues: [IssueEvent] = []
         for row in rows {
             guard let state = try codec.state(from: row), let key = StateKey(stringValue: row.key) else { continue }

@@ -71,12 +71,12 @@ public struct Sweeper: Service {
                 let read = try await states.read(keys, .locked, on: connection, logger: logger)
                 var pipeline = self.pipeline
                 pipeline.inputs = InputHealth.clock(from: health)
-                let transitions = pipeline.tick(
+                // The pipeline's changes of a tick carry the timer cause already.
+                changes = pipeline.tick(
                     keys: keys.sorted(), nowMs: now, watermarkMs: watermark ?? Int64.min, store: read.store)
                 let write = states.encode(read)
                 try await states.write(write, on: connection, logger: logger)
                 written = write
-                changes = transitions.map { IssueChange($0, cause: .timer) }
             }
             for (issueId, check) in snoozeEnded {
                 changes.append(IssueChange(issueId: issueId, check: check, userId: nil, kind: .snoozeEnded, atMs: now))

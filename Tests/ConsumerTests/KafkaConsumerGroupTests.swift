@@ -74,52 +74,57 @@ struct KafkaConsumerGroupTests {
         await producer.shutdown()
     }
 
-    @Test("commit records the caller's offsets in Kafka")
-    func commitStoresOffsetsInKafka() async throws {
+    @Test("a member resumes from the offsets its caller stored; the group commits nothing to Kafka")
+    func resumesFromStoredOffsetsAndNeverCommits() async throws {
         let cluster = try MockKafkaCluster(brokers: 1, logger: KafkaTestSupport.logger("mock"))
         let topic = "commit.v1"
         try cluster.createTopic(topic, partitions: 2)
         let configuration = KafkaTestSupport.configuration(cluster, group: "commit")
         let producer = try KafkaProducer(configuration: configuration, logger: KafkaTestSupport.logger("producer"))
-        for result in await producer.send((0..<10).map { OutboundMessage(topic: topic, key: "k\($0)", value: "\($0)") }) {
-            _ = try result.get()
-        }
-        await producer.shutdown()
-
-        // A member that consumes 10 records and commits where it got, then leaves.
-        let member = try TestGroupMember(
-            topics: [topic], configuration: configuration, offsets: InMemoryOffsetStore(), name: "committer")
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await member.run() }
-            try await KafkaTestSupport.eventually("10 records") { member.snapshot.records.count >= 10 }
-            try await member.group.commit(KafkaRecordBatch(records: member.snapshot.records).nextOffsets)
-            member.group.close()
-            try await tasks.waitForAll()
-        }
-        await #expect(throws: KafkaError.self) { try await member.group.commit([:]) }
-
-        // A fresh member of the same group that ignores its assignment's answer slot starts from
-        // Kafka's committed offsets: nothing to read.
-        let again = try KafkaConsumerGroup(topics: [topic], configuration: configuration, logger: KafkaTestSupport.logger("again"))
-        let sawRecords = KafkaLockedState(false)
-        let assigned = KafkaLockedState(false)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await again.run() }
-            tasks.addTask {
-                for await event in again.events {
-                    switch event {
-                    case .records: sawRecords.withLock { $0 = true }
-                    case .partitionsAssigned(let assignment): assigned.withLock { $0 = !assignment.partitions.isEmpty }
-                    case .partitionsRevoked(let revocation): revocation.done()
-                    }
-                }
+        func produce(_ range: Range<Int>) async throws {
+            for result in await producer.send(range.map { OutboundMessage(topic: topic, key: "k\($0)", value: "\($0)") }) {
+                _ = try result.get()
             }
-            try await KafkaTestSupport.eventually("an assignment") { assigned.withLock { $0 } }
-            // Give the fetcher time to deliver anything it would (it would be a bug).
-            try await Task.sleep(for: .milliseconds(500))
-            again.close()
+        }
+        func values(_ member: TestGroupMember) -> [Int] {
+            member.snapshot.records.compactMap(\.value).map { Int(String(decoding: $0, as: UTF8.self))! }
+        }
+        try await produce(0..<10)
+
+        // A member consumes 10 records, stores where it got (as the worker does, outside Kafka), and leaves.
+        let stored = InMemoryOffsetStore()
+        let first = try TestGroupMember(topics: [topic], configuration: configuration, offsets: stored, name: "first")
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await first.run() }
+            try await KafkaTestSupport.eventually("10 records") { first.snapshot.records.count >= 10 }
+            first.group.close()
             try await tasks.waitForAll()
         }
-        #expect(sawRecords.withLock { $0 } == false)
+
+        // The next member of the group starts from the stored offsets: it reads only what came after.
+        let second = try TestGroupMember(topics: [topic], configuration: configuration, offsets: stored, name: "second")
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await second.run() }
+            try await KafkaTestSupport.eventually("an assignment") { !second.snapshot.assignment.isEmpty }
+            try await produce(10..<15)
+            try await KafkaTestSupport.eventually("5 records") { second.snapshot.records.count >= 5 }
+            second.group.close()
+            try await tasks.waitForAll()
+        }
+        #expect(second.snapshot.startOffsets.first?.values.reduce(0, +) == 10)
+        #expect(values(second).sorted() == Array(10..<15))
+
+        // A member that answers with no stored offsets starts from `auto.offset.reset` (earliest):
+        // nothing was committed to Kafka, so it reads everything.
+        let third = try TestGroupMember(
+            topics: [topic], configuration: configuration, offsets: InMemoryOffsetStore(), name: "third")
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await third.run() }
+            try await KafkaTestSupport.eventually("15 records") { third.snapshot.records.count >= 15 }
+            third.group.close()
+            try await tasks.waitForAll()
+        }
+        #expect(values(third).sorted() == Array(0..<15))
+        await producer.shutdown()
     }
 }

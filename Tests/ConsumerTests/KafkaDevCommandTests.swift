@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 
 @testable import Consumers
@@ -9,13 +10,12 @@ final class OutputCollector: Sendable {
         var data = Data()
         var ended = false
     }
-    private let state = KafkaLockedState(State())
+    private let state = Mutex(State())
 
     init(_ pipe: Pipe) {
-        let state = self.state
-        pipe.fileHandleForReading.readabilityHandler = { handle in
+        pipe.fileHandleForReading.readabilityHandler = { [self] handle in
             let chunk = handle.availableData
-            state.withLock { state in
+            self.state.withLock { state in
                 if chunk.isEmpty { state.ended = true } else { state.data.append(chunk) }
             }
             if chunk.isEmpty { handle.readabilityHandler = nil }

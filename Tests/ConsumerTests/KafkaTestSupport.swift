@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Shared
+import Synchronization
 
 @testable import Consumers
 
@@ -46,7 +47,7 @@ enum KafkaTestSupport {
 
 /// Offsets the test "stores" the way the worker stores them in PostgreSQL.
 final class InMemoryOffsetStore: Sendable {
-    private let offsets = KafkaLockedState([TopicPartition: Int64]())
+    private let offsets = Mutex([TopicPartition: Int64]())
 
     func store(_ next: [TopicPartition: Int64]) {
         offsets.withLock { $0.merge(next) { max($0, $1) } }
@@ -71,7 +72,7 @@ final class TestGroupMember: Sendable {
 
     let group: KafkaConsumerGroup
     let offsets: InMemoryOffsetStore
-    private let observed = KafkaLockedState(Observed())
+    private let observed = Mutex(Observed())
 
     init(topics: [String], configuration: KafkaConfiguration, offsets: InMemoryOffsetStore, name: String) throws {
         group = try KafkaConsumerGroup(topics: topics, configuration: configuration, logger: KafkaTestSupport.logger(name))

@@ -84,6 +84,7 @@ import WorkerRuntime
             tampered.until = Timestamp.format(driver.clock.now + 120_000)
             #expect(try await driver.command(tampered).rejection == .invalidSignature)
             #expect(try await driver.command(driver.signed(issueId: "credit-balance:nobody", action: .ack)).rejection == .notFound)
+            #expect(try await driver.command(driver.signed(issueId: "nonsense", action: .ack)).rejection == .notFound)
             try await driver.consume([driver.scenario.account(credits: 1000, version: 2)])
             #expect(try await driver.issue(id)?.status == .resolved)
             let resolved = try await driver.command(driver.signed(issueId: id, action: .ack))

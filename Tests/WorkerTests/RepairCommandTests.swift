@@ -147,6 +147,8 @@ import WorkerRuntime
             #expect(try await rejection(driver.signed(issueId: id, requestedAtMs: driver.clock.now - 16 * 60_000)) == .expired)
             #expect(try await rejection(driver.signed(issueId: id, requestedAtMs: driver.clock.now + 120_000)) == .invalid)
             #expect(try await rejection(driver.signed(issueId: "credit-balance:nobody")) == .notFound)
+            // An id that names no check is no issue either (no guessed check behind it).
+            #expect(try await rejection(driver.signed(issueId: "no-such-check:u1")) == .notFound)
             #expect(try await rejection(driver.signed(issueId: Self.issueId(traffic, .ledgerSequenceGap))) == .notRepairable)
             let garbage = try await driver.commandBytes(Array("{not json".utf8), key: id)
             #expect(garbage.rejection == .invalid)

@@ -48,6 +48,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "In the latency phase, every n-th row opens an issue and is timed.")
     var faultyEvery = 100
 
+    @Option(help: "Timed report requests per period in the report phase (0 skips it).")
+    var reportRequests = 50
+
+    @Option(help: "The other period the report phase asks for, besides the configured one.")
+    var reportPeriodDays = 30
+
     @Option(help: "Give up after this many seconds in all.")
     var timeout: Double = 1800
 
@@ -59,6 +65,9 @@ struct BenchCommand: AsyncParsableCommand {
             throw ValidationError("--events, --users, --workers, --partitions, --rate and --faulty-every must be at least 1")
         }
         guard latencySeconds >= 0, timeout > 0 else { throw ValidationError("--latency-seconds must be ≥ 0, --timeout > 0") }
+        guard reportRequests >= 0, (1...365).contains(reportPeriodDays) else {
+            throw ValidationError("--report-requests must be ≥ 0, --report-period-days 1–365")
+        }
     }
 
     func run() async throws {

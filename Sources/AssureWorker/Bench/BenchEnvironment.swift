@@ -1,3 +1,4 @@
+import AdminAPI
 import Consumers
 import Foundation
 import Logging
@@ -16,19 +17,27 @@ final class BenchEnvironment: Sendable {
     let directory: String
     let producer: KafkaProducer
     let groupId = "bench-workers-\(UUID().uuidString.prefix(8))"
+    /// The admin API of the first worker (the report phase asks it), and an admin token for it.
+    let apiPort: Int
+    let adminToken = "bench-" + UUID().uuidString
     private let children = Mutex<[BenchProcess]>([])
 
     private init(
         cluster: MockKafkaCluster, postgres: PostgresTestServer, database: DatabaseConfiguration, topics: Topics,
-        directory: String, producer: KafkaProducer
-    ) {
+        directory: String, producer: KafkaProducer, apiPort: Int
+    ) throws {
         self.cluster = cluster
         self.postgres = postgres
         self.database = database
         self.topics = topics
         self.directory = directory
         self.producer = producer
+        self.apiPort = apiPort
+        try "# bench admin\n\(AdminTokens.hash(token: adminToken)) bench_admin ADMIN\n".write(
+            toFile: tokensPath, atomically: true, encoding: .utf8)
     }
+
+    private var tokensPath: String { directory + "/admin-tokens" }
 
     /// Starts everything; on failure, takes down what it already started.
     static func start(partitions: Int, logger: Logger) async throws -> BenchEnvironment {
@@ -49,9 +58,9 @@ final class BenchEnvironment: Sendable {
                     reconnectBackoffMaxMs: 500,
                     properties: ["compression.type": "lz4", "queue.buffering.max.messages": "1000000"]),
                 logger: logger)
-            return BenchEnvironment(
+            return try BenchEnvironment(
                 cluster: cluster, postgres: postgres, database: database, topics: topics, directory: directory,
-                producer: producer)
+                producer: producer, apiPort: try PostgresTestServer.freeLoopbackPort())
         } catch {
             await postgres.stop()
             throw error
@@ -69,6 +78,7 @@ final class BenchEnvironment: Sendable {
         environment["ASSURE_TOPIC_PREFIX"] = topics.prefix
         environment["ASSURE_SETTLE_MS"] = environment["ASSURE_SETTLE_MS"] ?? "86400000"
         environment["ASSURE_HTTP_PORT"] = "0"
+        environment["ASSURE_ADMIN_TOKENS"] = tokensPath
         environment["ASSURE_LOG_LEVEL"] = environment["ASSURE_LOG_LEVEL"] ?? "warning"
         environment["ASSURE_RDKAFKA_SESSION_TIMEOUT_MS"] = "6000"
         environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
@@ -91,8 +101,10 @@ final class BenchEnvironment: Sendable {
     /// Starts `count` `assure-worker run` processes in the run's group.
     func startWorkers(_ count: Int) throws -> [BenchProcess] {
         let started = try (0..<count).map { index in
-            try BenchProcess(
-                name: "worker-\(index + 1)", arguments: ["run"], environment: childEnvironment, directory: directory)
+            var environment = childEnvironment
+            if index == 0 { environment["ASSURE_HTTP_PORT"] = String(apiPort) }
+            return try BenchProcess(
+                name: "worker-\(index + 1)", arguments: ["run"], environment: environment, directory: directory)
         }
         children.withLock { $0 += started }
         return started

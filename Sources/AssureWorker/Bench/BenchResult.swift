@@ -29,6 +29,19 @@ struct BenchResult: Codable, Sendable {
         var maxMs: Double
     }
 
+    /// `GET /api/admin/billing-assurance` timed from outside, for one `periodDays`.
+    struct Report: Codable, Sendable {
+        /// nil: the configured period.
+        var periodDays: Int?
+        var requests: Int
+        /// Issues in the last answer, and its `summary.checkedUsers`.
+        var openIssues: Int
+        var checkedUsers: Int64
+        var p50Ms: Double
+        var p99Ms: Double
+        var maxMs: Double
+    }
+
     var events: Int
     var users: Int
     var distribution: String
@@ -37,6 +50,8 @@ struct BenchResult: Codable, Sendable {
     var preloadSeconds: Double
     var throughput: Throughput
     var latency: Latency?
+    /// One entry per period asked, empty when the report phase was skipped.
+    var reports: [Report] = []
     /// The largest peak RSS (VmHWM) over the worker processes, and each one's.
     var peakRSSMB: Double
     var workerPeakRSSMB: [Double]
@@ -78,6 +93,13 @@ struct BenchResult: Codable, Sendable {
                 ("latency p99", "\(number(latency.p99Ms, 1)) ms"),
                 ("latency max", "\(number(latency.maxMs, 1)) ms"),
             ]
+        }
+        for report in reports {
+            let period = report.periodDays.map { "periodDays=\($0)" } ?? "configured period"
+            rows.append(
+                ("report, \(period)",
+                    "p50 \(number(report.p50Ms, 1)) ms, p99 \(number(report.p99Ms, 1)) ms, max \(number(report.maxMs, 1)) ms "
+                    + "(\(report.requests) requests, \(report.openIssues) open issues, \(report.checkedUsers) users)"))
         }
         rows.append(("peak RSS", "\(number(peakRSSMB)) MB" + (workerPeakRSSMB.count > 1 ? " (per worker: \(workerPeakRSSMB.map { number($0) }.joined(separator: ", ")) MB)" : "")))
         rows.append(("load average", loadAverage.map { number($0, 2) }.joined(separator: " ")))

@@ -64,12 +64,23 @@ struct BenchRun {
 
         let latency = options.latencySeconds > 0
             ? try await latencyPhase(&traffic, reader: reader, workers: workers, progress: progress) : nil
+        var reports: [BenchResult.Report] = []
+        if options.reportRequests > 0 {
+            let probe = BenchReportProbe(port: environment.apiPort, token: environment.adminToken)
+            for period in [nil, options.reportPeriodDays] {
+                progress.say("report: \(options.reportRequests) requests for \(period.map { "periodDays=\($0)" } ?? "the configured period") …", force: true)
+                reports.append(try await probe.measure(periodDays: period, requests: options.reportRequests))
+                try checkDeadline("the report phase")
+            }
+        }
         let rss = workers.map { Double($0.peakRSSBytes() ?? 0) / 1_048_576 }
-        return BenchResult(
+        var result = BenchResult(
             events: options.events, users: options.users, distribution: options.distribution.rawValue,
             workers: options.workers, partitions: options.partitions, preloadSeconds: preloadSeconds,
             throughput: throughput, latency: latency, peakRSSMB: rss.max() ?? 0, workerPeakRSSMB: rss,
             loadAverage: BenchResult.loadAverageNow())
+        result.reports = reports
+        return result
     }
 
     /// Start markers, `events` rows interleaved over the users (event times spread over the last

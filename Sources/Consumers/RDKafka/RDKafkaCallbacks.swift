@@ -8,7 +8,7 @@ import Shared
 /// The callbacks do the minimum: convert C values to Swift values and hand them over.
 final class RDKafkaCallbacks: Sendable {
     /// Which side of an eager rebalance librdkafka reports.
-    enum Rebalance: Sendable {
+    enum Rebalance: Sendable, Hashable {
         case assign([TopicPartition])
         case revoke([TopicPartition])
     }

@@ -49,42 +49,6 @@ extension RDKafkaClient {
             timestampMs: timestampType == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? nil : timestamp, headers: headers)
     }
 
-    /// Commits `offsets` (the next offset to read, per partition) to the group coordinator and
-    /// waits for the answer.
-    /// - Important: blocking: call only on the consumer's dedicated thread.
-    func commit(_ offsets: [TopicPartition: Int64]) throws {
-        guard !offsets.isEmpty else { return }
-        try RDKafkaTopicPartitionList.with(offsets.map { ($0.key, $0.value) }) { list in
-            try KafkaError.check(withHandle { rd_kafka_commit($0, list, 0) }, "committing offsets")
-            try Self.checkPartitionErrors(list, "committing offsets")
-        }
-    }
-
-    /// Stops fetching from `partitions` until ``resume(_:)``.
-    func pause(_ partitions: [TopicPartition]) throws {
-        try RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
-            try KafkaError.check(withHandle { rd_kafka_pause_partitions($0, list) }, "pausing \(partitions)")
-            try Self.checkPartitionErrors(list, "pausing partitions")
-        }
-    }
-
-    /// Fetches again from paused `partitions`.
-    func resume(_ partitions: [TopicPartition]) throws {
-        try RDKafkaTopicPartitionList.with(partitions.map { ($0, nil) }) { list in
-            try KafkaError.check(withHandle { rd_kafka_resume_partitions($0, list) }, "resuming \(partitions)")
-            try Self.checkPartitionErrors(list, "resuming partitions")
-        }
-    }
-
-    /// The partitions currently assigned to this consumer.
-    func assignment() throws -> [TopicPartition] {
-        var list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>?
-        try KafkaError.check(withHandle { rd_kafka_assignment($0, &list) }, "reading the assignment")
-        guard let list else { return [] }
-        defer { rd_kafka_topic_partition_list_destroy(list) }
-        return RDKafkaTopicPartitionList.read(list).map(\.0)
-    }
-
     /// The partition's high watermark as last seen in fetch responses; `nil` before the first fetch.
     /// Non-blocking: it reads librdkafka's cache, never the broker.
     func cachedHighWatermark(_ partition: TopicPartition) -> Int64? {
@@ -99,19 +63,5 @@ extension RDKafkaClient {
     /// - Important: blocking: call only on the consumer's dedicated thread.
     func consumerClose() throws {
         try KafkaError.check(withHandle { rd_kafka_consumer_close($0) }, "closing the consumer")
-    }
-
-    private static func checkPartitionErrors(
-        _ list: UnsafeMutablePointer<rd_kafka_topic_partition_list_t>, _ context: String
-    ) throws {
-        let count = Int(list.pointee.cnt)
-        for index in 0..<count {
-            let element = list.pointee.elems[index]
-            if let error = KafkaError(
-                rdkafka: element.err, context: "\(context) for \(String(cString: element.topic))[\(element.partition)]")
-            {
-                throw error
-            }
-        }
     }
 }
