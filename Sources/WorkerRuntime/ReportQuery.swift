@@ -26,8 +26,9 @@ public struct ReportQuery: Sendable {
             var open = try await IssueRepository.open(on: connection, logger: logger)
             let applied = try await OffsetRepository.appliedByTopic(
                 group: settings.groupId, on: connection, logger: logger)
-            let users = try await countUsers(on: connection)
-            let unmapped = try await countUnmappedStripeCustomers(on: connection)
+            let users = try await ReportRepository.countUsers(on: connection, logger: logger)
+            let unmapped = try await ReportRepository.countUnmappedStripeCustomers(
+                usersByteOffset: EntityState.stripeCustomerUsersByteOffset, on: connection, logger: logger)
             if period != settings.checks.periodDays {
                 open.removeAll { $0.check == .stalePaidSubscription }
                 open.append(contentsOf: try await staleIssues(periodDays: period, nowMs: nowMs, on: connection))
@@ -47,26 +48,6 @@ public struct ReportQuery: Sendable {
                 periodDays: period, nowMs: nowMs, heldChecks: held,
                 bootstrap: lastBootstrap.map { .init(lastRunAt: Timestamp.format($0.finishedAtMs), rows: $0.rows) })
         }
-    }
-
-    func countUsers(on connection: PostgresConnection) async throws -> Int64 {
-        let rows = try await connection.query(
-            "SELECT count(*) FROM assurance.entity_state WHERE kind = 'user' AND length(state) > 0", logger: logger)
-        for try await count in rows.decode(Int64.self) { return count }
-        return 0
-    }
-
-    /// Stripe customers with events that no user names: their stored state's user count is the byte 0
-    /// (`EntityState.stripeCustomerUsersByteOffset`; a customer with neither users nor events has no row).
-    func countUnmappedStripeCustomers(on connection: PostgresConnection) async throws -> Int64 {
-        let offset = Int32(EntityState.stripeCustomerUsersByteOffset)
-        let rows = try await connection.query(
-            """
-            SELECT count(*) FROM assurance.entity_state
-            WHERE kind = 'stripe_customer' AND length(state) > \(offset) AND get_byte(state, \(offset)) = 0
-            """, logger: logger)
-        for try await count in rows.decode(Int64.self) { return count }
-        return 0
     }
 
     /// Stale-subscription issues as they would stand with another period (not stored, not published).
