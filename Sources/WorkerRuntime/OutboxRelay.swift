@@ -84,11 +84,12 @@ public struct OutboxRelay: Service {
     public func relayOnce() async throws -> Int {
         try await client.withConnection { connection in
             let logger = self.logger
-            let leased = try await stepDeadline.run("taking the outbox lease") {
-                try await OutboxRepository.tryLease(on: connection, logger: logger)
-            }
-            guard leased else { return 0 }
             do {
+                // Inside the `do`: a lease request whose answer was lost may have been granted.
+                let leased = try await stepDeadline.run("taking the outbox lease") {
+                    try await OutboxRepository.tryLease(on: connection, logger: logger)
+                }
+                guard leased else { return 0 }
                 let published = try await publishRound(on: connection)
                 try await stepDeadline.run("releasing the outbox lease") {
                     try await OutboxRepository.releaseLease(on: connection, logger: logger)

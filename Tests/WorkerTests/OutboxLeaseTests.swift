@@ -67,6 +67,40 @@ import WorkerRuntime
         }
     }
 
+    /// A round that fails under the lease closes its connection: the lease is not left behind on a
+    /// pooled connection, and the next round (of this relay or another) takes it again.
+    @Test func aFailedRoundDropsTheLease() async throws {
+        let logger = Logger(label: "assure.test.lease")
+        let cluster = try MockKafkaCluster(brokers: 1, logger: logger)
+        let topic = "lease.failed"
+        try cluster.createTopic(topic, partitions: 1)
+        let kafka = KafkaConfiguration(
+            bootstrapServers: [cluster.bootstrapServers], clientID: "assure-test-lease", reconnectBackoffMaxMs: 200)
+        try await PostgresTestServer.withFreshDatabase { database in
+            let producer = try KafkaProducer(configuration: kafka, logger: logger)
+            let relay = OutboxRelay(client: database.client, producer: producer, wakeup: WakeupSignal(), logger: logger)
+            try await database.client.withConnection { connection in
+                try await OutboxRepository.append(
+                    [OutboundMessage(topic: topic, key: "k", value: "v")], on: connection, logger: logger)
+            }
+            // The read under the lease fails: the table is gone for a moment.
+            try await database.client.query("ALTER TABLE assurance.outbox RENAME TO outbox_away")
+            await #expect(throws: (any Error).self) { try await relay.relayOnce() }
+            let leaseHolders = "pid IN (SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted)"
+            var held = try await Self.states(of: leaseHolders, database.client)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !held.isEmpty && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(50))
+                held = try await Self.states(of: leaseHolders, database.client)
+            }
+            #expect(held.isEmpty, "the lease outlived the failed round: \(held)")
+            try await database.client.query("ALTER TABLE assurance.outbox_away RENAME TO outbox")
+            let other = OutboxRelay(client: database.client, producer: producer, wakeup: WakeupSignal(), logger: logger)
+            #expect(try await other.relayOnce() == 1)
+            await producer.shutdown()
+        }
+    }
+
     /// The states of this database's other sessions that match `condition`.
     static func states(of condition: String, _ client: PostgresClient) async throws -> [String] {
         let rows = try await client.query(
