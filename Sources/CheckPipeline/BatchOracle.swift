@@ -24,10 +24,13 @@ public enum BatchOracle {
         // Ledger rows that count, per user, by seq.
         var seenIds = Set<String>()
         var rowsByUser: [String: [Int64: LedgerRow]] = [:]
+        var coverage: [String: SeqCoverage] = [:]
         var acceptedRows: [LedgerRow] = []
         for row in ledger where row.seq >= 1 && !seenIds.contains(row.id) {
             seenIds.insert(row.id)
-            if rowsByUser[row.userId]?[row.seq] != nil { continue }
+            // A seq seen before, or inside a hole no longer tracked, is ignored.
+            if coverage[row.userId]?.covers(row.seq) == true { continue }
+            coverage[row.userId, default: SeqCoverage()].add(row.seq)
             rowsByUser[row.userId, default: [:]][row.seq] = row
             acceptedRows.append(row)
         }
@@ -51,20 +54,13 @@ public enum BatchOracle {
             let account = applied.last
 
             // Gaps: missing runs in 1 ..< highest (from the lowest seq seen under `first-seen`).
-            var expected: Int64 = settings.ledgerBaseline == .firstSeen ? (seqs.first ?? 1) : 1
-            for seq in seqs {
-                if seq > expected {
-                    issues.append(
-                        OpenIssue(
-                            issueId: "ledger-gap:\(userId):\(expected)", check: .ledgerSequenceGap, userId: userId,
-                            title: IssueText.ledgerGap(first: expected, last: seq - 1),
-                            evidence: [
-                                "firstMissingSeq": .int(expected), "lastMissingSeq": .int(seq - 1),
-                                "missingCount": .int(seq - expected),
-                            ], repair: nil))
-                }
-                // Wrapping: a seq of Int64.max ends the ledger (no seq can follow it).
-                expected = seq &+ 1
+            let seen = coverage[userId] ?? SeqCoverage()
+            for hole in seen.holes(baseline: settings.ledgerBaseline) {
+                issues.append(
+                    OpenIssue(
+                        issueId: "ledger-gap:\(userId):\(hole.lowerBound)", check: .ledgerSequenceGap, userId: userId,
+                        title: IssueText.ledgerGap(first: hole.lowerBound, last: hole.upperBound),
+                        evidence: .object(seen.evidence(hole)), repair: nil))
             }
 
             // Arithmetic of consecutive rows.

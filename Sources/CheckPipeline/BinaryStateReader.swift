@@ -157,6 +157,11 @@ struct BinaryStateReader {
         fields.inactivePaidSinceMs = try optionalInt()
         fields.openStripePaidFree = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
         fields.openStripeInactive = try optional { reader throws(EntityStateBinaryError) in try reader.stripeUserEvidence() }
+        // Rows written before untracked holes end here.
+        guard !isAtEnd else { return fields }
+        fields.untracked = try optional { reader throws(EntityStateBinaryError) in
+            UntrackedHoles(count: try reader.int(), missingSeqs: try reader.int())
+        }
         return fields
     }
 

@@ -244,6 +244,11 @@ struct BinaryStateWriter {
         optionalInt(fields.inactivePaidSinceMs)
         optional(fields.openStripePaidFree) { $0.stripeUserEvidence($1) }
         optional(fields.openStripeInactive) { $0.stripeUserEvidence($1) }
+        // Appended after the Stripe fields.
+        optional(fields.untracked) {
+            $0.int($1.count)
+            $0.int($1.missingSeqs)
+        }
     }
 
     mutating func subscriptionViews(_ views: [SubscriptionView]) {

@@ -19,10 +19,18 @@ struct GapEvidence: Sendable, Hashable, Codable {
     var first: Int64
     var last: Int64
 
-    var json: JSONValue {
-        .object([
+    var json: JSONValue { json(untracked: nil) }
+
+    /// The evidence, with the user's untracked holes when the state stopped tracking some.
+    func json(untracked: UntrackedHoles?) -> JSONValue {
+        var fields: [String: JSONValue] = [
             "firstMissingSeq": .int(first), "lastMissingSeq": .int(last), "missingCount": .int(last - first + 1),
-        ])
+        ]
+        if let untracked {
+            fields["untrackedHoles"] = .int(untracked.count)
+            fields["untrackedMissingSeqs"] = .int(untracked.missingSeqs)
+        }
+        return .object(fields)
     }
 }
 

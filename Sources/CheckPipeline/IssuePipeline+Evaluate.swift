@@ -193,7 +193,7 @@ extension IssuePipeline {
                 IssueTransition(
                     issueId: CheckKind.ledgerSequenceGap.issueId(userId, String(gap.first)), check: .ledgerSequenceGap,
                     userId: userId, kind: kind, title: IssueText.ledgerGap(first: gap.first, last: gap.last),
-                    evidence: gap.json, repair: nil, atMs: nowMs))
+                    evidence: gap.json(untracked: user.untracked), repair: nil, atMs: nowMs))
         }
         while i < open.count || j < desired.count {
             if j == desired.count || (i < open.count && open[i].first < desired[j].first) {

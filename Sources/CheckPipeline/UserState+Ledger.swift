@@ -29,6 +29,7 @@ extension UserState.Fields {
                 return .accepted(previousBalance: lastRun.hiBalanceAfter, next: nil)
             }
             runs.append(newRun)
+            foldLowestHoleBeyondCap()
             return .accepted(previousBalance: nil, next: nil)
         }
         // The first run with hi >= s.
@@ -62,8 +63,26 @@ extension UserState.Fields {
             runs.insert(run, at: i)
             // A new lowest seq under `first-seen` lowers the baseline: the hole above it is new.
             if i == 0, baseline == .firstSeen { runs[1].gapBelowSinceMs = PendingSince.held(nowMs) }
+            foldLowestHoleBeyondCap()
         }
         return .accepted(previousBalance: previous, next: next)
+    }
+
+    /// Beyond `UserState.maxSeqRuns` runs, merges the two lowest: the hole between them is no
+    /// longer tracked (its seqs count as seen from now on, and an issue open for it stays open,
+    /// untouched). The count shows in the evidence of the user's later gap issues.
+    private mutating func foldLowestHoleBeyondCap() {
+        guard runs.count > UserState.maxSeqRuns else { return }
+        let first = runs[0].hi + 1
+        let missing = runs[1].lo - first
+        runs[0].hi = runs[1].hi
+        runs[0].hiBalanceAfter = runs[1].hiBalanceAfter
+        runs.remove(at: 1)
+        openGaps.removeAll { $0.first == first }
+        var untracked = untracked ?? UntrackedHoles(count: 0, missingSeqs: 0)
+        untracked.count += 1
+        untracked.missingSeqs = untracked.missingSeqs &+ missing
+        self.untracked = untracked
     }
 
     /// The holes below the highest seq, ascending, with the processing time since which each is missing.

@@ -5,7 +5,9 @@ import Shared
 /// Size bound (does not grow with the length of the user's ledger):
 /// - `runs`: one entry per maximal run of seen `seq`s, i.e. (number of holes below the highest
 ///   seq) + 1. A hole is either an in-flight reordering (closed within the settle time) or an open
-///   `ledger-gap` issue, so this is bounded by the user's gaps.
+///   `ledger-gap` issue, and at most `UserState.maxSeqRuns` runs are kept: beyond that the lowest
+///   hole is no longer tracked (`untracked`), so one user writing every other seq cannot make
+///   each of their writes cost O(ledger length).
 /// - `openGaps`: at most one entry per hole.
 /// - `tierPoints`: one entry per tier *change* (consecutive snapshots on the same tier collapse),
 ///   capped at `UserState.maxTierPoints` (the oldest change is dropped beyond it).
@@ -15,6 +17,9 @@ import Shared
 public struct UserState: Sendable, Hashable, Codable {
     /// Most tier changes kept for "tier in effect at createdAt".
     public static let maxTierPoints = 64
+    /// Most seq runs kept per user (so at most this many holes are tracked, counting the one below
+    /// the lowest run under the `full` baseline).
+    public static let maxSeqRuns = 1000
 
     /// The stored fields.
     struct Fields: Sendable, Hashable, Codable {
@@ -55,6 +60,9 @@ public struct UserState: Sendable, Hashable, Codable {
         var inactivePaidSinceMs: Int64?
         var openStripePaidFree: StripeUserEvidence?
         var openStripeInactive: StripeUserEvidence?
+        // Appended after the Stripe fields.
+        /// The holes no longer tracked because the user had more than `maxSeqRuns` runs.
+        var untracked: UntrackedHoles?
     }
 
     /// Copy-on-write storage: the state is mutated in place on the hot path (one user per
@@ -215,6 +223,15 @@ struct SeqRun: Sendable, Hashable, Codable {
     /// Processing time since which the hole just below `lo` has been missing (if there is one);
     /// `PendingSince.held` while the ledger has delivered nothing since.
     var gapBelowSinceMs: Int64
+}
+
+/// Holes a user's state stopped tracking (the lowest ones, once it held `UserState.maxSeqRuns`
+/// runs): their seqs count as seen, and an issue open for one of them stays as it was.
+struct UntrackedHoles: Sendable, Hashable, Codable {
+    /// How many holes were folded away.
+    var count: Int64
+    /// How many seqs they were missing in all.
+    var missingSeqs: Int64
 }
 
 /// The tier in effect from `atMs` on.
