@@ -133,6 +133,15 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
+        // Persistence on its own: URLs, connecting, deadlines, migrations, the versioned state rows.
+        .testTarget(
+            name: "PersistenceTests",
+            dependencies: [
+                "Persistence", "TestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ConsumerTests",
             dependencies: [

@@ -55,8 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
     var realBroker = false
 
     func run() async throws {
-        var logger = WorkerLogging.makeLogger("assure.demo")
-        if ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"] == nil { logger.logLevel = .warning }
+        let logger = WorkerLogging.makeLogger("assure.demo", unset: .warning)
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let environment = try await DemoEnvironment.start(realBroker: realBroker, logger: logger)

@@ -122,10 +122,10 @@ final class DemoScript: Service, Sendable {
         var lastPrinted = -1
         try await Database.withDatabase(configuration: environment.database, logger: logger) { database in
             while ContinuousClock.now < deadline {
-                let rows = try await database.client.query(
-                    "SELECT coalesce(sum(next_offset), 0)::bigint FROM assurance.consumer_offsets WHERE topic = ANY(\(inputs)::text[])")
-                var consumed = 0
-                for try await value in rows.decode(Int64.self) { consumed = Int(value) }
+                let consumed = Int(
+                    try await database.client.withConnection { [logger] connection in
+                        try await ReportRepository.consumedRecords(topics: inputs, on: connection, logger: logger)
+                    })
                 if consumed != lastPrinted {
                     print("  consumed \(consumed)/\(expected)")
                     lastPrinted = consumed

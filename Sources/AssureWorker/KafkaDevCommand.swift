@@ -32,7 +32,7 @@ struct KafkaDevCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = Logger(label: "assure.kafka-dev")
         let cluster = try MockKafkaCluster(brokers: brokers, logger: logger)
-        let prefix = topicPrefix ?? ProcessInfo.processInfo.environment["ASSURE_TOPIC_PREFIX"].flatMap { $0.isEmpty ? nil : $0 } ?? "billing."
+        let prefix = topicPrefix ?? AssureConfiguration.topicPrefix()
         for topic in Topics(prefix: prefix).all {
             try cluster.createTopic(topic, partitions: partitions)
         }

@@ -24,8 +24,7 @@ struct MigrateCommand: AsyncParsableCommand {
     var databaseURL: String?
 
     func run() async throws {
-        let url = databaseURL ?? ProcessInfo.processInfo.environment["ASSURE_DATABASE_URL"]
-            ?? DatabaseConfiguration.defaultURL
+        let url = databaseURL ?? AssureConfiguration.databaseURL()
         var logger = Logger(label: "assure.migrate")
         logger.logLevel = .warning
         do {

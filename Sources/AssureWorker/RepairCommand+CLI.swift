@@ -83,7 +83,6 @@ enum CommandRoundTrip {
     ) async throws -> RepairResult
     {
         let config = try AssureConfiguration.fromEnvironment()
-        let env = ProcessInfo.processInfo.environment
         guard let key = config.worker.commandKey else {
             throw ValidationError("ASSURE_COMMAND_KEY is not set: commands cannot be signed")
         }
@@ -92,8 +91,7 @@ enum CommandRoundTrip {
             RepairCommand(
                 commandId: "cmd_" + UUID().uuidString.lowercased(), issueId: issueId, reason: reason,
                 actor: CommandActor(
-                    id: actor.actor ?? env["ASSURE_ACTOR_ID"] ?? env["USER"] ?? "cli",
-                    role: actor.role ?? env["ASSURE_ACTOR_ROLE"] ?? "ADMIN"),
+                    id: actor.actor ?? config.actorId, role: actor.role ?? config.actorRole),
                 requestedAt: Timestamp.format(WallClock.nowMs()), dryRun: dryRun, action: action, until: until,
                 signature: ""))
         let producer = try KafkaProducer(configuration: config.kafkaConfiguration, logger: logger)

@@ -87,7 +87,7 @@ enum WorkerProcess {
             publishCommand: { message in try await producer.send(message) },
             databaseReachable: {
                 do {
-                    try await client.query("SELECT 1")
+                    try await client.withConnection { try await ReportRepository.ping(on: $0, logger: logger) }
                     return true
                 } catch {
                     return false

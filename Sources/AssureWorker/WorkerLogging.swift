@@ -17,10 +17,10 @@ enum WorkerLogging {
         }
     }
 
-    static func makeLogger(_ label: String) -> Logger {
+    /// A logger at `ASSURE_LOG_LEVEL`, or at `unset` while that is not set.
+    static func makeLogger(_ label: String, unset: Logger.Level = .info) -> Logger {
         var logger = Logger(label: label)
-        let level = ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:))
-        logger.logLevel = level ?? .info
+        logger.logLevel = AssureConfiguration.logLevel(unset: unset)
         return logger
     }
 }

@@ -8,7 +8,7 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public var bootstrapServers: [String]
     /// `client.id`, shown in broker logs. Default `assure-worker`.
     public var clientID: String
-    /// `group.id` of the consumer group. Default `assure-worker`.
+    /// `group.id` of the consumer group. Default ``defaultGroupID``.
     public var groupID: String
     /// `session.timeout.ms`: a member silent this long is dropped from the group. Default 10 000 ms
     /// (librdkafka's own default, 45 s, makes a crashed worker's partitions wait that long).
@@ -23,14 +23,14 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public var partitionAssignmentStrategy: String
     /// `auto.offset.reset` for partitions without a stored offset. Default `earliest`.
     public var autoOffsetReset: String
-    /// The most records one consumer batch carries. Default 1 000.
+    /// The most records one consumer batch carries. Default ``defaultMaxBatchSize``.
     public var maxBatchSize: Int
     /// How long a batch may wait for more records after its first one while the caller waits for it
-    /// (it is handed over earlier when nothing more is queued locally). Default 50 ms.
+    /// (it is handed over earlier when nothing more is queued locally). Default ``defaultMaxBatchWaitMs``.
     public var maxBatchWaitMs: Int
     /// The most key and value bytes one consumer batch carries (a batch ends at the record that
-    /// reaches it), so large values cannot exhaust memory. Default 64 MiB.
-    public var maxBatchBytes: Int = 64 << 20
+    /// reaches it), so large values cannot exhaust memory. Default ``defaultMaxBatchBytes``.
+    public var maxBatchBytes: Int = KafkaConfiguration.defaultMaxBatchBytes
     /// How long the consumer waits for the caller's answer to a rebalance before it gives up and
     /// fails. Keep it below ``maxPollIntervalMs``. Default 60 000 ms.
     public var rebalanceAnswerTimeoutMs: Int
@@ -48,6 +48,13 @@ public struct KafkaConfiguration: Sendable, Hashable {
     /// Raw librdkafka properties, applied last (they win over the typed fields).
     public var properties: [String: String]
 
+    /// The one default of the group id and the batch limits; the worker's settings
+    /// (`ASSURE_GROUP_ID`, `ASSURE_BATCH_MAX_*`) default to these too.
+    public static let defaultGroupID = "assure-workers"
+    public static let defaultMaxBatchSize = 10_000
+    public static let defaultMaxBatchWaitMs = 50
+    public static let defaultMaxBatchBytes = 64 << 20
+
     /// The fetch tuning measured to keep librdkafka 2.0.2's consumer busy.
     public static let defaultFetchTuning: [String: String] = [
         "fetch.wait.max.ms": "5",
@@ -61,14 +68,14 @@ public struct KafkaConfiguration: Sendable, Hashable {
     public init(
         bootstrapServers: [String] = ["localhost:9092"],
         clientID: String = "assure-worker",
-        groupID: String = "assure-worker",
+        groupID: String = KafkaConfiguration.defaultGroupID,
         sessionTimeoutMs: Int = 10_000,
         heartbeatIntervalMs: Int = 3_000,
         maxPollIntervalMs: Int = 300_000,
         partitionAssignmentStrategy: String = "range,roundrobin",
         autoOffsetReset: String = "earliest",
-        maxBatchSize: Int = 1_000,
-        maxBatchWaitMs: Int = 50,
+        maxBatchSize: Int = KafkaConfiguration.defaultMaxBatchSize,
+        maxBatchWaitMs: Int = KafkaConfiguration.defaultMaxBatchWaitMs,
         rebalanceAnswerTimeoutMs: Int = 60_000,
         messageTimeoutMs: Int = 30_000,
         lingerMs: Int = 5,

@@ -61,6 +61,34 @@ public enum OutboxRepository {
         return entries
     }
 
+    /// Advisory lock id of the outbox lease ("assure outbox" in ASCII, truncated).
+    static let leaseId: Int64 = 0x6173_7375_7265_6f62
+
+    /// Takes the single-publisher lease on this connection's session, if no other session holds it.
+    /// Session-level on purpose: it outlives the short transactions of a relay round, and the server
+    /// drops it when the session ends.
+    public static func tryLease(on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT pg_try_advisory_lock(\(leaseId))", logger: logger)
+        for try await acquired in rows.decode(Bool.self) { return acquired }
+        return false
+    }
+
+    /// Gives the lease back, so the connection returns to the pool without it.
+    public static func releaseLease(on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT pg_advisory_unlock(\(leaseId))", logger: logger)
+    }
+
+    /// Records a round's delivery reports in one short transaction: refused rows first, then sent rows.
+    public static func mark(
+        sent: [Int64], refused: [(id: Int64, error: String)], on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        guard !sent.isEmpty || !refused.isEmpty else { return }
+        try await connection.withTransaction(logger: logger) { connection in
+            try await markRefused(refused, on: connection, logger: logger)
+            try await markSent(ids: sent, on: connection, logger: logger)
+        }
+    }
+
     /// Marks rows as published.
     public static func markSent(ids: [Int64], on connection: PostgresConnection, logger: Logger) async throws {
         guard !ids.isEmpty else { return }

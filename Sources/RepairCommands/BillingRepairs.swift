@@ -1,4 +1,5 @@
 import Logging
+import Persistence
 import PostgresNIO
 import Shared
 
@@ -12,6 +13,10 @@ enum BillingRepairs {
         var logger: Logger
 
         var auditId: String { "ctx_audit_" + command.commandId }
+        /// Who the audit rows name.
+        var actor: RepairRepository.Actor {
+            RepairRepository.Actor(reason: command.reason, actorId: command.actor.id, commandId: command.commandId)
+        }
         var userId: String { issue.userId ?? String(issue.issueId.split(separator: ":", maxSplits: 1).last ?? "") }
     }
 
@@ -92,12 +97,9 @@ enum BillingRepairs {
         guard apply else { return .success(RepairPlan(action: .downgradeToFree, plan: plan, audit: [], records: [])) }
         user.tier = .free
         let auditId = "sa_" + c.command.commandId
-        try await connection.query(
-            """
-            INSERT INTO subscription_audit (id, user_id, from_tier, to_tier, reason, actor, command_id, created_at)
-            VALUES (\(auditId), \(c.userId), \(from.rawValue), 'FREE', \(c.command.reason), \(c.command.actor.id),
-                    \(c.command.commandId), to_timestamp(\(Double(c.nowMs) / 1000)))
-            """, logger: c.logger)
+        try await RepairRepository.insertTierAudit(
+            id: auditId, userId: c.userId, fromTier: from.rawValue, toTier: Tier.free.rawValue, by: c.actor,
+            atMs: c.nowMs, on: connection, logger: c.logger)
         let snapshot = try await user.save(nowMs: c.nowMs, on: connection, logger: c.logger)
         return .success(
             RepairPlan(
@@ -149,22 +151,11 @@ enum BillingRepairs {
         -> Outcome
     {
         let eventId = String(c.issue.issueId.split(separator: ":", maxSplits: 1).last ?? "")
-        try await connection.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(\("webhook:" + eventId), 0))", logger: c.logger)
-        let existing = try await connection.query(
-            "SELECT 1 FROM stripe_webhook_events WHERE event_id = \(eventId)", logger: c.logger)
-        for try await _ in existing.decode(Int32.self) {
+        try await RepairRepository.lock("webhook:" + eventId, on: connection, logger: c.logger)
+        if try await RepairRepository.webhookExists(eventId: eventId, on: connection, logger: c.logger) {
             return stale("stripe_webhook_events already has \(eventId)")
         }
-        let carriers = try await connection.query(
-            """
-            SELECT type, stripe_payment_intent_id, stripe_invoice_id FROM credit_transactions
-            WHERE stripe_event_id = \(eventId) ORDER BY created_at, id LIMIT 1
-            """, logger: c.logger)
-        var carrier: (type: String?, paymentIntent: String?, invoice: String?)?
-        for try await (type, paymentIntent, invoice) in carriers.decode((String?, String?, String?).self) {
-            carrier = (type, paymentIntent, invoice)
-        }
+        let carrier = try await RepairRepository.webhookCarrier(eventId: eventId, on: connection, logger: c.logger)
         guard let carrier else { return stale("no credit_transactions row carries stripe_event_id \(eventId)") }
         let type: String? =
             switch carrier.type {
@@ -180,16 +171,10 @@ enum BillingRepairs {
         guard apply else {
             return .success(RepairPlan(action: .backfillWebhookRecord, plan: plan, audit: [], records: []))
         }
-        try await connection.query(
-            """
-            INSERT INTO stripe_webhook_events (event_id, type, stripe_payment_intent_id, stripe_invoice_id, processed_at,
-              source)
-            VALUES (\(eventId), \(type), \(carrier.paymentIntent), \(carrier.invoice), to_timestamp(\(Double(c.nowMs) / 1000)),
-              'backfill')
-            """, logger: c.logger)
         let record = WebhookRecord(
             eventId: eventId, type: type, stripePaymentIntentId: carrier.paymentIntent,
             stripeInvoiceId: carrier.invoice, processedAtMs: c.nowMs, source: "backfill")
+        try await RepairRepository.insertBackfilledWebhook(record, on: connection, logger: c.logger)
         return .success(
             RepairPlan(
                 action: .backfillWebhookRecord, plan: plan,
@@ -197,13 +182,7 @@ enum BillingRepairs {
     }
 
     static func insertAudit(_ row: LedgerRow, context c: Context, on connection: PostgresConnection) async throws {
-        try await connection.query(
-            """
-            INSERT INTO credit_transactions (id, user_id, seq, type, amount, balance_after, reason, actor, command_id,
-              created_at)
-            VALUES (\(row.id), \(row.userId), \(row.seq), 'AUDIT', \(row.amount), \(row.balanceAfter), \(c.command.reason),
-              \(c.command.actor.id), \(c.command.commandId), to_timestamp(\(Double(row.createdAtMs) / 1000)))
-            """, logger: c.logger)
+        try await RepairRepository.insertLedgerAudit(row, by: c.actor, on: connection, logger: c.logger)
     }
 }
 

@@ -40,8 +40,7 @@ public struct RepairExecutor: Sendable {
             return reject(rejection.code, rejection.detail, remember: false)
         }
         // Serialize the same command id across workers before looking for an earlier result.
-        try await connection.query(
-            "SELECT pg_advisory_xact_lock(hashtextextended(\("command:" + command.commandId), 0))", logger: logger)
+        try await RepairRepository.lock("command:" + command.commandId, on: connection, logger: logger)
         if let earlier = try await ProcessedCommandRepository.find(
             commandId: command.commandId, on: connection, logger: logger)
         {

@@ -82,22 +82,14 @@ public struct AlertEvaluator: Service {
     }
 
     static func lockState(on connection: PostgresConnection, logger: Logger) async throws -> AlertPolicy.State? {
-        try await connection.query(
-            "INSERT INTO assurance.alert_policy_state (id, state) VALUES (1, '{}'::jsonb) ON CONFLICT (id) DO NOTHING",
-            logger: logger)
-        let rows = try await connection.query(
-            "SELECT state::text FROM assurance.alert_policy_state WHERE id = 1 FOR UPDATE SKIP LOCKED", logger: logger)
-        for try await text in rows.decode(String.self) {
-            if text == "{}" { return AlertPolicy.State() }
-            return try JSONDecoder().decode(AlertPolicy.State.self, from: Data(text.utf8))
-        }
-        return nil
+        guard let text = try await AlertPolicyStateRepository.lock(on: connection, logger: logger) else { return nil }
+        if text == "{}" { return AlertPolicy.State() }
+        return try JSONDecoder().decode(AlertPolicy.State.self, from: Data(text.utf8))
     }
 
     static func saveState(_ state: AlertPolicy.State, on connection: PostgresConnection, logger: Logger) async throws {
         let text = String(decoding: try JSONEncoder().encode(state), as: UTF8.self)
-        try await connection.query(
-            "UPDATE assurance.alert_policy_state SET state = \(text)::jsonb WHERE id = 1", logger: logger)
+        try await AlertPolicyStateRepository.save(text, on: connection, logger: logger)
     }
 }
 

@@ -112,65 +112,46 @@ struct BillingTableSnapshot {
 
     static func load(on connection: PostgresConnection, logger: Logger) async throws -> BillingTableSnapshot {
         var snapshot = BillingTableSnapshot()
-        let ledger = try await connection.query(
-            """
-            SELECT id, user_id, seq, type, amount, balance_after, stripe_event_id, stripe_payment_intent_id,
-              stripe_invoice_id, reason,
-              CASE WHEN isfinite(created_at) THEN (extract(epoch from created_at) * 1000)::bigint END
-            FROM credit_transactions ORDER BY user_id, seq
-            """, logger: logger)
         // Rows the checks cannot use (NULL columns, seq below 1) are left out and reported, never trapped on.
-        for try await (id, user, seq, type, amount, balance, event, intent, invoice, reason, created) in ledger.decode(
-            (String, String?, Int64?, String?, Int64?, Int64?, String?, String?, String?, String?, Int64?).self)
-        {
-            guard let user, let seq, let typeText = type, let amount, let balance, let created else {
+        for row in try await BillingTableRepository.ledger(on: connection, logger: logger) {
+            guard let user = row.userId, let seq = row.seq, let typeText = row.type, let amount = row.amount,
+                let balance = row.balanceAfter, let created = row.createdAtMs
+            else {
                 let missing = [
-                    ("user_id", user == nil), ("seq", seq == nil), ("type", type == nil), ("amount", amount == nil),
-                    ("balance_after", balance == nil), ("created_at", created == nil),
+                    ("user_id", row.userId == nil), ("seq", row.seq == nil), ("type", row.type == nil),
+                    ("amount", row.amount == nil), ("balance_after", row.balanceAfter == nil),
+                    ("created_at", row.createdAtMs == nil),
                 ].filter(\.1).map(\.0)
-                snapshot.unusableRows.append("credit_transactions row \(id): NULL \(missing.joined(separator: ", "))")
+                snapshot.unusableRows.append("credit_transactions row \(row.id): NULL \(missing.joined(separator: ", "))")
                 continue
             }
             guard seq >= 1 else {
-                snapshot.unusableRows.append("credit_transactions row \(id): seq \(seq) is below 1")
+                snapshot.unusableRows.append("credit_transactions row \(row.id): seq \(seq) is below 1")
                 continue
             }
             guard let type = LedgerType(rawValue: typeText) else { continue }
             snapshot.ledger.append(
                 LedgerRow(
-                    id: id, userId: user, seq: seq, type: type, amount: amount, balanceAfter: balance,
-                    stripeEventId: event, stripePaymentIntentId: intent, stripeInvoiceId: invoice, reason: reason,
-                    createdAtMs: created))
+                    id: row.id, userId: user, seq: seq, type: type, amount: amount, balanceAfter: balance,
+                    stripeEventId: row.stripeEventId, stripePaymentIntentId: row.stripePaymentIntentId,
+                    stripeInvoiceId: row.stripeInvoiceId, reason: row.reason, createdAtMs: created))
         }
         // Tiers before each repair downgrade, dated at the epoch so the current row takes over from then.
-        let audits = try await connection.query(
-            """
-            SELECT user_id, from_tier, CASE WHEN isfinite(created_at) THEN (extract(epoch from created_at) * 1000)::bigint END
-            FROM subscription_audit ORDER BY created_at
-            """, logger: logger)
         var downgrades: [String: [(tier: String, atMs: Int64)]] = [:]
-        for try await (user, tier, at) in audits.decode((String?, String?, Int64?).self) {
-            guard let user, let at else { continue }
-            downgrades[user, default: []].append((tier ?? "FREE", at))
+        for change in try await BillingTableRepository.tierChanges(on: connection, logger: logger) {
+            guard let user = change.userId, let at = change.atMs else { continue }
+            downgrades[user, default: []].append((change.fromTier ?? "FREE", at))
         }
-        let users = try await connection.query(
-            """
-            SELECT id, role, tier, coalesce(credits, 0), coalesce(unlimited_credits, false), stripe_customer_id,
-              stripe_subscription_id, subscription_status,
-              CASE WHEN isfinite(updated_at) THEN (extract(epoch from updated_at) * 1000)::bigint END, version
-            FROM users ORDER BY id
-            """, logger: logger)
-        for try await (id, role, tier, credits, unlimited, customer, subscription, status, updated, version) in users
-            .decode((String, String?, String?, Int64, Bool, String?, String?, String?, Int64?, Int64?).self)
-        {
+        for user in try await BillingTableRepository.users(on: connection, logger: logger) {
             snapshot.userCount += 1
             let current = AccountSnapshot(
-                userId: id, role: Role(rawValue: role ?? "USER") ?? .user, tier: Tier(rawValue: tier ?? "FREE") ?? .free,
-                credits: credits, unlimitedCredits: unlimited, stripeCustomerId: customer,
-                stripeSubscriptionId: subscription, subscriptionStatus: status, updatedAtMs: updated ?? 0,
-                version: version)
+                userId: user.id, role: Role(rawValue: user.role ?? "USER") ?? .user,
+                tier: Tier(rawValue: user.tier ?? "FREE") ?? .free, credits: user.credits,
+                unlimitedCredits: user.unlimitedCredits, stripeCustomerId: user.stripeCustomerId,
+                stripeSubscriptionId: user.stripeSubscriptionId, subscriptionStatus: user.subscriptionStatus,
+                updatedAtMs: user.updatedAtMs ?? 0, version: user.version)
             var previousAt = Int64.min / 2
-            for downgrade in downgrades[id] ?? [] {
+            for downgrade in downgrades[user.id] ?? [] {
                 var before = current
                 before.tier = Tier(rawValue: downgrade.tier) ?? .free
                 before.updatedAtMs = previousAt
@@ -180,21 +161,7 @@ struct BillingTableSnapshot {
             }
             snapshot.accounts.append(current)
         }
-        let webhooks = try await connection.query(
-            """
-            SELECT event_id, type, stripe_payment_intent_id, stripe_invoice_id,
-              CASE WHEN isfinite(processed_at) THEN (extract(epoch from processed_at) * 1000)::bigint END,
-              coalesce(source, 'stripe')
-            FROM stripe_webhook_events ORDER BY event_id
-            """, logger: logger)
-        for try await (id, type, intent, invoice, processed, source) in webhooks.decode(
-            (String, String?, String?, String?, Int64?, String).self)
-        {
-            snapshot.webhooks.append(
-                WebhookRecord(
-                    eventId: id, type: type, stripePaymentIntentId: intent, stripeInvoiceId: invoice,
-                    processedAtMs: processed, source: source))
-        }
+        snapshot.webhooks = try await BillingTableRepository.webhooks(on: connection, logger: logger)
         return snapshot
     }
 }

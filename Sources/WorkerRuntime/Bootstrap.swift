@@ -118,19 +118,12 @@ public struct Bootstrap: Sendable {
         -> (BootstrapRunRepository.Applied, Int64)
     {
         try await client.withTransaction(logger: logger) { connection in
-            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: logger)
-            let totals = try await connection.query(
-                """
-                SELECT (SELECT count(*) FROM stripe_webhook_events) + (SELECT count(*) FROM users)
-                  + (SELECT count(*) FROM credit_transactions)
-                """, logger: logger)
-            for try await total in totals.decode(Int64.self) { progress.counts.withLock { $0.total = total } }
+            let total = try await BillingSnapshotRepository.begin(on: connection, logger: logger)
+            progress.counts.withLock { $0.total = total }
             var applied = BootstrapRunRepository.Applied()
             var unusable: Int64 = 0
             for source in SnapshotSource.allCases {
-                try await connection.query(
-                    PostgresQuery(unsafeSQL: "DECLARE \(source.cursor) NO SCROLL CURSOR FOR \(source.select)"),
-                    logger: logger)
+                try await BillingSnapshotRepository.open(source.table, on: connection, logger: logger)
                 let done = try await withThrowingTaskGroup(of: BootstrapRunRepository.Applied.self) { group in
                     var total = BootstrapRunRepository.Applied()
                     var inFlight = 0
@@ -172,7 +165,7 @@ public struct Bootstrap: Sendable {
                     return total
                 }
                 applied.add(done)
-                try await connection.query(PostgresQuery(unsafeSQL: "CLOSE \(source.cursor)"), logger: logger)
+                try await BillingSnapshotRepository.close(source.table, on: connection, logger: logger)
             }
             return (applied, unusable)
         }
@@ -181,8 +174,7 @@ public struct Bootstrap: Sendable {
     private func fetch(_ source: SnapshotSource, on connection: PostgresConnection) async throws
         -> (rows: [SnapshotRow], read: Int)
     {
-        let result = try await connection.query(
-            PostgresQuery(unsafeSQL: "FETCH \(chunkSize) FROM \(source.cursor)"), logger: logger)
+        let result = try await BillingSnapshotRepository.fetch(source.table, count: chunkSize, on: connection, logger: logger)
         return try await source.decode(result, settleMs: settings.checks.settleMs)
     }
 }

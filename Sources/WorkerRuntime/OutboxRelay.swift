@@ -8,34 +8,42 @@ import Synchronization
 
 /// Publishes outbox rows (issue events, alerts, repair results, dead letters) and marks them sent.
 ///
-/// One relay publishes at a time across the cluster (a transaction-scoped advisory lock), so rows go
-/// out in outbox order, which is version order per issue; a row is marked sent only after its
-/// delivery report, so delivery is at least once and nothing is lost when a worker dies.
+/// One relay publishes at a time across the cluster: a round holds the outbox lease (a session-level
+/// advisory lock on the connection it runs on), so rows go out in outbox order, which is version order
+/// per issue; a row is marked sent only after its delivery report, so delivery is at least once and
+/// nothing is lost when a worker dies.
+///
+/// No transaction stays open while the relay waits on Kafka: a round reads the due rows (one
+/// statement), sends them with the connection idle, and marks what happened in one short
+/// transaction. Each database step has its own `DatabaseDeadline`; a step that fails or expires closes
+/// the round's connection, so the server drops the lease with the session.
 ///
 /// No row is ever dropped: a row the cluster refuses (a missing topic, an ACL, a size limit, a fatal
 /// producer error) stays pending and is tried again with backoff (`OutboxRepository.markRefused`),
 /// holding back only the later rows of its topic and key. A fatal producer error replaces the
 /// relay's producer with a new one.
 public struct OutboxRelay: Service {
-    /// Advisory lock id of the relay ("assure outbox" in ASCII, truncated).
-    static let lockId: Int64 = 0x6173_7375_7265_6f62
-
     let client: PostgresClient
     let producers: ProducerSlot
     let wakeup: WakeupSignal
     let pollIntervalMs: Int64
     let batchSize: Int
-    /// A round waits on Kafka deliveries too (up to `message.timeout.ms`), so its deadline is longer.
+    /// A whole round, which waits on Kafka deliveries too (up to `message.timeout.ms`); it bounds the
+    /// wait for a pooled connection, which PostgresNIO may leave hanging.
     let deadline: DatabaseDeadline
+    /// One database step of a round (lease, read, mark, release).
+    let stepDeadline: DatabaseDeadline
     let logger: Logger
     let metrics = WorkerMetrics()
 
     public init(
         client: PostgresClient, producer: KafkaProducer, wakeup: WakeupSignal, pollIntervalMs: Int64 = 200,
         batchSize: Int = 2000, makeProducer: (@Sendable () throws -> KafkaProducer)? = nil,
-        deadline: DatabaseDeadline = DatabaseDeadline(.seconds(120)), logger: Logger
+        deadline: DatabaseDeadline = DatabaseDeadline(.seconds(120)),
+        stepDeadline: DatabaseDeadline = DatabaseDeadline(.seconds(30)), logger: Logger
     ) {
         self.deadline = deadline
+        self.stepDeadline = stepDeadline
         self.client = client
         self.producers = ProducerSlot(producer, make: makeProducer, logger: logger)
         self.wakeup = wakeup
@@ -50,7 +58,7 @@ public struct OutboxRelay: Service {
                 let relay = self
                 let published = try await deadline.run("an outbox relay round") { try await relay.relayOnce() }
                 if published == 0 {
-                    metrics.outboxBacklog(try await deadline.run("the outbox backlog") { try await relay.backlog() })
+                    metrics.outboxBacklog(try await stepDeadline.run("the outbox backlog") { try await relay.backlog() })
                     await wakeup.wait(timeoutMs: pollIntervalMs)
                 }
             } catch {
@@ -71,56 +79,87 @@ public struct OutboxRelay: Service {
         }
     }
 
-    /// Publishes one round of pending rows; returns how many were published (0 when another relay holds the lock).
+    /// Publishes one round of pending rows; returns how many were published (0 when another relay holds the lease).
     @discardableResult
     public func relayOnce() async throws -> Int {
-        try await client.withTransaction(logger: logger) { connection in
-            let locked = try await connection.query(
-                "SELECT pg_try_advisory_xact_lock(\(Self.lockId))", logger: logger)
-            var acquired = false
-            for try await value in locked.decode(Bool.self) { acquired = value }
-            guard acquired else { return 0 }
-            let entries = try await OutboxRepository.pending(limit: batchSize, on: connection, logger: logger)
-            guard !entries.isEmpty else { return 0 }
-            let producer = producers.current
-            let results = await producer.send(entries.map(\.message))
-            // Mark what was delivered, except rows behind an undelivered row of the same topic and
-            // key: they go out again after it (at least once, in per-key order). Refused rows stay
-            // pending with their error and a backoff.
-            var sent: [Int64] = []
-            var refused: [(id: Int64, error: String)] = []
-            var held = Set<HeldKey>()
-            var fatal = false
-            for (entry, result) in zip(entries, results) {
-                let key = entry.message.key.map { HeldKey(topic: entry.message.topic, key: $0) }
-                if let key, held.contains(key) { continue }
-                guard case .failure(let error) = result else {
-                    sent.append(entry.id)
-                    continue
+        try await client.withConnection { connection in
+            let logger = self.logger
+            do {
+                // Inside the `do`: a lease request whose answer was lost may have been granted.
+                let leased = try await stepDeadline.run("taking the outbox lease") {
+                    try await OutboxRepository.tryLease(on: connection, logger: logger)
                 }
-                if let key { held.insert(key) }
-                if error.isRetriable || error.code == .messageTimedOut {
-                    logger.warning(
-                        "Outbox row not delivered; it will be retried",
-                        metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
-                    continue
+                guard leased else { return 0 }
+                let published = try await publishRound(on: connection)
+                try await stepDeadline.run("releasing the outbox lease") {
+                    try await OutboxRepository.releaseLease(on: connection, logger: logger)
                 }
-                fatal = fatal || error.isFatal || error.code == .fatal
-                logger.error(
-                    "Outbox row refused by the cluster; it stays pending and is retried with backoff",
-                    metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
-                metrics.refusedDelivery(topic: entry.message.topic)
-                refused.append((entry.id, String("\(error)".prefix(2000))))
+                return published
+            } catch {
+                // Closing the session is the one sure way to drop the lease (the pool replaces the connection).
+                try? await connection.close()
+                throw error
             }
-            if fatal { await producers.replace(producer) }
-            try await OutboxRepository.markRefused(refused, on: connection, logger: logger)
-            try await OutboxRepository.markSent(ids: sent, on: connection, logger: logger)
-            var byTopic: [String: Int] = [:]
-            let sentIds = Set(sent)
-            for entry in entries where sentIds.contains(entry.id) { byTopic[entry.message.topic, default: 0] += 1 }
-            for (topic, count) in byTopic { metrics.published(topic: topic, count: count) }
-            return sent.count
         }
+    }
+
+    /// One round under the lease: read the due rows, send them, mark what happened.
+    private func publishRound(on connection: PostgresConnection) async throws -> Int {
+        let (logger, batchSize) = (self.logger, self.batchSize)
+        let entries = try await stepDeadline.run("reading pending outbox rows") {
+            try await OutboxRepository.pending(limit: batchSize, on: connection, logger: logger)
+        }
+        guard !entries.isEmpty else { return 0 }
+        let producer = producers.current
+        // The connection is idle here (no transaction) for as long as the deliveries take.
+        let results = await producer.send(entries.map(\.message))
+        let outcome = sort(entries, results)
+        if outcome.fatal { await producers.replace(producer) }
+        try await stepDeadline.run("marking outbox rows") {
+            try await OutboxRepository.mark(sent: outcome.sent, refused: outcome.refused, on: connection, logger: logger)
+        }
+        var byTopic: [String: Int] = [:]
+        let sentIds = Set(outcome.sent)
+        for entry in entries where sentIds.contains(entry.id) { byTopic[entry.message.topic, default: 0] += 1 }
+        for (topic, count) in byTopic { metrics.published(topic: topic, count: count) }
+        return outcome.sent.count
+    }
+
+    /// What a round's delivery reports mean for its rows.
+    private struct Outcome {
+        var sent: [Int64] = []
+        var refused: [(id: Int64, error: String)] = []
+        var fatal = false
+    }
+
+    /// Sorts delivered rows from refused ones. A row behind an undelivered row of the same topic and
+    /// key is neither: it goes out again after it (at least once, in per-key order). Refused rows stay
+    /// pending with their error and a backoff.
+    private func sort(_ entries: [OutboxRepository.Entry], _ results: [Result<KafkaDeliveryReport, KafkaError>]) -> Outcome {
+        var outcome = Outcome()
+        var held = Set<HeldKey>()
+        for (entry, result) in zip(entries, results) {
+            let key = entry.message.key.map { HeldKey(topic: entry.message.topic, key: $0) }
+            if let key, held.contains(key) { continue }
+            guard case .failure(let error) = result else {
+                outcome.sent.append(entry.id)
+                continue
+            }
+            if let key { held.insert(key) }
+            if error.isRetriable || error.code == .messageTimedOut {
+                logger.warning(
+                    "Outbox row not delivered; it will be retried",
+                    metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+                continue
+            }
+            outcome.fatal = outcome.fatal || error.isFatal || error.code == .fatal
+            logger.error(
+                "Outbox row refused by the cluster; it stays pending and is retried with backoff",
+                metadata: ["assure.outbox.id": "\(entry.id)", "assure.kafka.error": "\(error)"])
+            metrics.refusedDelivery(topic: entry.message.topic)
+            outcome.refused.append((entry.id, String("\(error)".prefix(2000))))
+        }
+        return outcome
     }
 }
 

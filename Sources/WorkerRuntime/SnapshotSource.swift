@@ -1,41 +1,18 @@
 import Foundation
+import Persistence
 import PostgresNIO
 import Shared
 
-/// The three billing tables bootstrap reads, in the order it applies them, with their queries.
+/// The three billing tables bootstrap reads, in the order it applies them, with how their rows decode.
 enum SnapshotSource: CaseIterable {
     case webhooks, users, ledger
 
-    var cursor: String {
+    /// The table this source reads.
+    var table: BillingSnapshotRepository.Table {
         switch self {
-        case .webhooks: "assure_bootstrap_webhooks"
-        case .users: "assure_bootstrap_users"
-        case .ledger: "assure_bootstrap_ledger"
-        }
-    }
-
-    var select: String {
-        switch self {
-        case .webhooks:
-            """
-            SELECT event_id, type, stripe_payment_intent_id, stripe_invoice_id,
-              (extract(epoch from processed_at) * 1000)::bigint, coalesce(source, 'stripe')
-            FROM stripe_webhook_events ORDER BY event_id
-            """
-        case .users:
-            """
-            SELECT id, role, tier, coalesce(credits, 0), coalesce(unlimited_credits, false), stripe_customer_id,
-              stripe_subscription_id, subscription_status, (extract(epoch from updated_at) * 1000)::bigint, version
-            FROM users ORDER BY id
-            """
-        case .ledger:
-            // With the user's `updated_at`, for the grant exception.
-            """
-            SELECT t.id, t.user_id, t.seq, t.type, t.amount, t.balance_after, t.stripe_event_id,
-              t.stripe_payment_intent_id, t.stripe_invoice_id, t.reason, (extract(epoch from t.created_at) * 1000)::bigint,
-              (extract(epoch from u.updated_at) * 1000)::bigint
-            FROM credit_transactions t LEFT JOIN users u ON u.id = t.user_id ORDER BY t.user_id, t.seq
-            """
+        case .webhooks: .webhooks
+        case .users: .users
+        case .ledger: .ledger
         }
     }
 

@@ -98,7 +98,7 @@ public struct WorkerNode: Sendable {
                     },
                     deadline: DatabaseDeadline(
                         .seconds(settings.databaseDeadlineSeconds) + .milliseconds(producerConfiguration.messageTimeoutMs)),
-                    logger: logger)),
+                    stepDeadline: settings.databaseDeadline, logger: logger)),
             GatedService(
                 ready,
                 ConsumerWorker(

@@ -1,7 +1,9 @@
+import Consumers
 import Persistence
 import Shared
 
-/// Everything one worker needs to know besides its Kafka and PostgreSQL connections.
+/// Everything one worker needs to know besides its Kafka and PostgreSQL connections (the batch
+/// limits are the consumer's: `KafkaConfiguration`).
 public struct WorkerSettings: Sendable {
     /// `ASSURE_GROUP_ID`.
     public var groupId: String
@@ -19,13 +21,6 @@ public struct WorkerSettings: Sendable {
     public var commandKey: [UInt8]?
     /// How often the sweeper looks for passed settle deadlines and event-time periods.
     public var sweepIntervalMs: Int64
-    /// How often the outbox relay looks for rows when it has nothing to publish.
-    public var relayIntervalMs: Int64
-    /// `ASSURE_BATCH_MAX_RECORDS`: most records consumed into one batch (one transaction).
-    public var batchMaxRecords: Int
-    /// `ASSURE_BATCH_MAX_WAIT_MS`: longest wait for a batch to fill after its first record while the
-    /// consumer waits for it (it is handed over sooner when nothing more is fetched).
-    public var batchMaxWaitMs: Int
     /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
     public var stateCacheEntries: Int
     /// `ASSURE_STALL_MS`: how long a record may wait on a silent input before the input is stalled.
@@ -34,8 +29,6 @@ public struct WorkerSettings: Sendable {
     public var maxFutureSeconds: Int64
     /// `ASSURE_PROGRESS_TIMEOUT_S`: no progress (or a refused outbox row) this long makes `/readyz` answer 503.
     public var progressTimeoutSeconds: Int64
-    /// `ASSURE_BATCH_MAX_BYTES`: most payload bytes consumed into one batch.
-    public var batchMaxBytes: Int
     /// `ASSURE_DB_DEADLINE_S`: the longest one unit of database work may go unanswered before it is
     /// abandoned and retried (see `DatabaseDeadline`).
     public var databaseDeadlineSeconds: Int64
@@ -43,18 +36,15 @@ public struct WorkerSettings: Sendable {
     public var databaseDeadline: DatabaseDeadline { DatabaseDeadline(seconds: databaseDeadlineSeconds) }
 
     public init(
-        groupId: String = "assure-workers", topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
+        groupId: String = KafkaConfiguration.defaultGroupID, topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
-        commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000, relayIntervalMs: Int64 = 50,
-        batchMaxRecords: Int = 10_000, batchMaxWaitMs: Int = 50, stateCacheEntries: Int = 500_000,
-        stallMs: Int64 = 300_000,
-        maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, batchMaxBytes: Int = 64 << 20,
-        databaseDeadlineSeconds: Int64 = 30
+        commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000,
+        stateCacheEntries: Int = 500_000, stallMs: Int64 = 300_000,
+        maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, databaseDeadlineSeconds: Int64 = 30
     ) {
         self.databaseDeadlineSeconds = databaseDeadlineSeconds
         self.maxFutureSeconds = maxFutureSeconds
         self.progressTimeoutSeconds = progressTimeoutSeconds
-        self.batchMaxBytes = batchMaxBytes
         self.groupId = groupId
         self.topics = topics
         self.checks = checks
@@ -63,9 +53,6 @@ public struct WorkerSettings: Sendable {
         self.commandTTLSeconds = commandTTLSeconds
         self.commandKey = commandKey
         self.sweepIntervalMs = sweepIntervalMs
-        self.relayIntervalMs = relayIntervalMs
-        self.batchMaxRecords = batchMaxRecords
-        self.batchMaxWaitMs = batchMaxWaitMs
         self.stateCacheEntries = stateCacheEntries
         self.stallMs = stallMs
     }

@@ -71,8 +71,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = WorkerLogging.makeLogger("assure.bench")
-        if ProcessInfo.processInfo.environment["ASSURE_LOG_LEVEL"] == nil { logger.logLevel = .warning }
+        let logger = WorkerLogging.makeLogger("assure.bench", unset: .warning)
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         BenchProgress().say("starting the mock cluster and a durable PostgreSQL …", force: true)
         let environment = try await BenchEnvironment.start(partitions: partitions, logger: logger)

@@ -71,20 +71,17 @@ final class BenchEnvironment: Sendable {
     /// database and group of this run. Settle-time checks are pushed out of the run (a day), so only
     /// the markers and the faulty rows open issues.
     var childEnvironment: [String: String] {
-        var environment = ProcessInfo.processInfo.environment
-        environment["ASSURE_KAFKA_BROKERS"] = cluster.bootstrapServers
-        environment["ASSURE_DATABASE_URL"] = database.url
-        environment["ASSURE_GROUP_ID"] = groupId
-        environment["ASSURE_TOPIC_PREFIX"] = topics.prefix
-        environment["ASSURE_SETTLE_MS"] = environment["ASSURE_SETTLE_MS"] ?? "86400000"
-        environment["ASSURE_HTTP_PORT"] = "0"
-        environment["ASSURE_ADMIN_TOKENS"] = tokensPath
-        environment["ASSURE_LOG_LEVEL"] = environment["ASSURE_LOG_LEVEL"] ?? "warning"
-        environment["ASSURE_RDKAFKA_SESSION_TIMEOUT_MS"] = "6000"
-        environment["ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS"] = "500"
-        environment["ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS"] = "500"
-        environment["ASSURE_COMMAND_KEY"] = environment["ASSURE_COMMAND_KEY"] ?? "bench-command-key"
-        return environment
+        AssureConfiguration.childEnvironment(
+            setting: [
+                "ASSURE_KAFKA_BROKERS": cluster.bootstrapServers, "ASSURE_DATABASE_URL": database.url,
+                "ASSURE_GROUP_ID": groupId, "ASSURE_TOPIC_PREFIX": topics.prefix, "ASSURE_HTTP_PORT": "0",
+                "ASSURE_ADMIN_TOKENS": tokensPath,
+                "ASSURE_RDKAFKA_SESSION_TIMEOUT_MS": "6000", "ASSURE_RDKAFKA_HEARTBEAT_INTERVAL_MS": "500",
+                "ASSURE_RDKAFKA_RECONNECT_BACKOFF_MAX_MS": "500",
+            ],
+            unlessSet: [
+                "ASSURE_SETTLE_MS": "86400000", "ASSURE_LOG_LEVEL": "warning", "ASSURE_COMMAND_KEY": "bench-command-key",
+            ])
     }
 
     /// Runs `assure-worker migrate` against the run's database.
