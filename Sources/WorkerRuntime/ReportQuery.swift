@@ -26,7 +26,9 @@ public struct ReportQuery: Sendable {
             var open = try await IssueRepository.open(on: connection, logger: logger)
             let applied = try await OffsetRepository.appliedByTopic(
                 group: settings.groupId, on: connection, logger: logger)
-            let counts = try await EntityStateRepository.counts(on: connection, logger: logger)
+            let users = try await ReportRepository.countUsers(on: connection, logger: logger)
+            let unmapped = try await ReportRepository.countUnmappedStripeCustomers(
+                usersByteOffset: EntityState.stripeCustomerUsersByteOffset, on: connection, logger: logger)
             if period != settings.checks.periodDays {
                 let openStaleUsers = open.filter { $0.check == .stalePaidSubscription }.compactMap(\.userId)
                 open.removeAll { $0.check == .stalePaidSubscription }
@@ -43,9 +45,9 @@ public struct ReportQuery: Sendable {
             return AssuranceReport.build(
                 openIssues: open,
                 counts: .init(
-                    checkedUsers: counts.users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
+                    checkedUsers: users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
                     webhookEvents: (applied[settings.topics.webhooks] ?? 0) + bootstrapped.webhooks,
-                    unmappedStripeCustomers: counts.unmappedStripeCustomers),
+                    unmappedStripeCustomers: unmapped),
                 periodDays: period, nowMs: nowMs, heldChecks: held,
                 bootstrap: lastBootstrap.map { .init(lastRunAt: Timestamp.format($0.finishedAtMs), rows: $0.rows) })
         }
