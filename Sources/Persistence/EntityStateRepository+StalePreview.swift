@@ -1,5 +1,4 @@
 import Logging
-import NIOCore
 import PostgresNIO
 
 extension EntityStateRepository {
@@ -17,13 +16,6 @@ extension EntityStateRepository {
               AND (stale_at_event_ms <= \(staleAtOrBefore) OR key = ANY(\(keys)::text[]))
             ORDER BY key
             """, logger: logger)
-        var result: [Row] = []
-        for try await (key, kind, state, settle, stale) in rows.decode(
-            (String, String, ByteBuffer, Int64?, Int64?).self)
-        {
-            result.append(
-                Row(key: key, kind: kind, state: Array(buffer: state), settleDeadlineMs: settle, staleAtEventMs: stale))
-        }
-        return result
+        return try await collectUnversioned(rows)
     }
 }

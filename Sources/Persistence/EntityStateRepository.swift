@@ -117,6 +117,12 @@ public enum EntityStateRepository {
             SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms FROM assurance.entity_state
             WHERE kind = \(kind) AND length(state) > 0 ORDER BY key
             """, logger: logger)
+        return try await collectUnversioned(rows)
+    }
+
+    /// Rows of `SELECT key, kind, state, settle_deadline_ms, stale_at_event_ms`, in order (cold paths
+    /// that never write back, so without their versions).
+    static func collectUnversioned(_ rows: PostgresRowSequence) async throws -> [Row] {
         var result: [Row] = []
         for try await (key, kind, state, settle, stale) in rows.decode(
             (String, String, ByteBuffer, Int64?, Int64?).self)
