@@ -119,7 +119,7 @@ enum WorkerBenchmark {
             try await database.migrate()
             let phases = BatchPhaseTimes()
             let processor = BatchProcessor(client: database.client, settings: settings, logger: logger)
-            var totals = Totals()
+            var totals = BatchProcessor.Summary()
             var latencies: [Duration] = []
             let cpuBefore = CPUTime.now()
             let started = ContinuousClock.now
@@ -132,15 +132,14 @@ enum WorkerBenchmark {
                         let batchStarted = ContinuousClock.now
                         let summary = try await processor.process(Array(records[index..<end]))
                         latencies.append(ContinuousClock.now - batchStarted)
-                        totals.add(summary)
+                        totals += summary
                         index = end
                     }
                 } else {
                     // As the worker runs: each batch is prepared while the one before commits.
                     let committed = SummaryLog()
                     try await withThrowingTaskGroup(of: Bool.self) { commits in
-                        var pipeline = BatchPipeline(
-                            processor: processor, logger: logger, committed: { committed.append($0) })
+                        var pipeline = BatchPipeline(processor: processor, committed: { committed.append($0) })
                         var index = 0
                         while index < records.count {
                             let end = min(index + batchSize, records.count)
@@ -151,7 +150,7 @@ enum WorkerBenchmark {
                         }
                         try await pipeline.drain(commits: &commits)
                     }
-                    for summary in committed.all { totals.add(summary) }
+                    for summary in committed.all { totals += summary }
                 }
             }
             let elapsed = ContinuousClock.now - started
@@ -182,7 +181,7 @@ struct RunResult {
     var records: Int
     var elapsed: Duration
     var cpuSeconds: Double
-    var totals: Totals
+    var totals: BatchProcessor.Summary
     var latencies: [Duration]
     var phases: [BatchPhaseTimes.Phase: Duration]
     var tableCounts: [(String, Int64)]
@@ -223,31 +222,6 @@ struct RunResult {
             "    \(pad("other", 13)) \(pad(String(format: "%.2f s", other.seconds), 9))"
                 + " \(pad(String(format: "%.1f%%", 100 * other.seconds / elapsed.seconds), 6))"
                 + "  (slicing batches, summaries, metrics)")
-    }
-}
-
-/// Sums of `BatchProcessor.Summary` over a run.
-struct Totals {
-    var records = 0
-    var applied = 0
-    var ignored = 0
-    var deadLetters = 0
-    var skipped = 0
-    var fenced = 0
-    var issueEvents = 0
-    var commands = 0
-    var stateConflicts = 0
-
-    mutating func add(_ other: BatchProcessor.Summary) {
-        records += other.records
-        applied += other.applied
-        ignored += other.ignored
-        deadLetters += other.deadLetters
-        skipped += other.skipped
-        fenced += other.fenced
-        issueEvents += other.issueEvents
-        commands += other.commands
-        stateConflicts += other.stateConflicts
     }
 }
 

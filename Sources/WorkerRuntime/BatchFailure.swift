@@ -3,8 +3,10 @@ import Persistence
 import PostgresNIO
 import Shared
 
-/// What a failed attempt at a batch means, and so what happens next: the one place that decides
-/// (`BatchProcessor.run` acts on it, for batches from the consumer, `BatchPipeline` and the tests alike).
+/// What a failed attempt at a batch means, and so what happens next: the one place that decides.
+/// `BatchProcessor.run` acts on it for every batch (from the consumer, `BatchPipeline` and the tests
+/// alike), `retrying` for the small database steps around batches (the stored offsets of an
+/// assignment, the offset past a refused record), and a bootstrap chunk takes its conflict arm.
 enum BatchFailure: Equatable {
     /// The bad-record policy says stop (`UnusableRecord`), or the task is cancelled: thrown.
     case stop
@@ -39,6 +41,32 @@ enum BatchFailure: Equatable {
         let cause = (error as? PostgresTransactionError)?.closureError ?? error
         return cause is BatchProcessor.PreparedBatchFenced
     }
+
+    /// Logs that `work` failed with `error` and waits before retry number `retry` (from 1): 200 ms,
+    /// doubling, at most 5 s.
+    static func backOff(_ retry: Int, _ work: String, after error: any Error, logger: Logger) async throws {
+        logger.error(
+            "\(work) failed; retrying",
+            metadata: ["assure.error": "\(DatabaseError.describe(error))", "assure.attempt": "\(retry)"])
+        try await Task.sleep(for: .milliseconds(min(5000, 100 << min(max(retry, 1), 6))))
+    }
+
+    /// Runs `work`, a database step that reads or writes no entity state, until it succeeds:
+    /// conflicts (a deadlock) and transient failures are waited out, forever, like a batch's after
+    /// its locked redos; anything else, and cancellation, is thrown.
+    static func retrying<T: Sendable>(
+        _ what: String, logger: Logger, _ work: @Sendable () async throws -> T
+    ) async throws -> T {
+        var retries = 0
+        while true {
+            do {
+                return try await work()
+            } catch where [.conflict, .transient].contains(BatchFailure(error)) {
+                retries += 1
+                try await backOff(retries, what, after: error, logger: logger)
+            }
+        }
+    }
 }
 
 extension BatchProcessor {
@@ -54,14 +82,10 @@ extension BatchProcessor {
     /// failed preparation of them calls for): every attempt runs under the database deadline and
     /// every failure goes through `BatchFailure`. Throws only what `BatchFailure.stop` names.
     func run(_ records: [InboundRecord], first: Attempt, after failure: (any Error)? = nil) async throws -> Outcome {
-        var next = first
-        var pending = failure
-        var conflicts = 0
-        var retries = 0
+        var (attempt, pending, conflicts, retries) = (first, failure, 0, 0)
         while true {
             if let error = pending {
-                pending = nil
-                next = .locked
+                attempt = .locked
                 switch BatchFailure(error) {
                 case .stop:
                     throw error
@@ -73,10 +97,7 @@ extension BatchProcessor {
                         metadata: ["assure.error": "\(error)", "assure.attempt": "\(conflicts)"])
                 case .conflict, .transient:
                     retries += 1
-                    logger.error(
-                        "Batch failed; retrying",
-                        metadata: ["assure.error": "\(String(reflecting: error))", "assure.attempt": "\(retries)"])
-                    try await Task.sleep(for: TransientRetry.backoff(retries))
+                    try await BatchFailure.backOff(retries, "Batch", after: error, logger: logger)
                 case .refusal:
                     metrics.failedBatch()
                     logger.error(
@@ -90,18 +111,17 @@ extension BatchProcessor {
                     return Outcome(summary: summary, committedAsPrepared: false)
                 }
             }
-            let attempt = next
+            let (processor, current) = (self, attempt)
+            let prepared = if case .prepared = current { true } else { false }
             do {
-                let processor = self
                 var summary = try await settings.databaseDeadline.run("a batch of \(records.count) records") {
-                    try await processor.attempt(records, attempt)
+                    try await processor.attempt(records, current)
                 }
                 summary.stateConflicts += conflicts
-                if case .prepared = attempt { return Outcome(summary: summary, committedAsPrepared: true) }
-                return Outcome(summary: summary, committedAsPrepared: false)
+                return Outcome(summary: summary, committedAsPrepared: prepared)
             } catch {
                 // A prepared batch's states went into the cache before its commit; they never committed.
-                if case .prepared = attempt { cache.removeAll() }
+                if prepared { cache.removeAll() }
                 pending = error
             }
         }

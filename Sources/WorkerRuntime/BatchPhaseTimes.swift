@@ -54,10 +54,6 @@ public final class BatchPhaseTimes: Sendable {
     public var snapshot: [Phase: Duration] {
         totals.withLock { $0 }
     }
-
-    public func reset() {
-        totals.withLock { $0 = [:] }
-    }
 }
 
 /// Times consecutive phases of one batch step: each `end` charges the time since the previous one

@@ -1,6 +1,3 @@
-import Logging
-import Persistence
-import PostgresNIO
 import Shared
 
 /// Overlaps one batch's transaction with the CPU work of the next: the one batch path
@@ -22,16 +19,11 @@ public struct BatchPipeline {
     let processor: BatchProcessor
     /// Hears about every committed batch, in order, as soon as it is committed.
     let committed: @Sendable (BatchProcessor.Summary) -> Void
-    let logger: Logger
     private var inFlight = false
     private var watermarkMs = Int64.min
 
-    public init(
-        processor: BatchProcessor, logger: Logger,
-        committed: @escaping @Sendable (BatchProcessor.Summary) -> Void = { _ in }
-    ) {
+    public init(processor: BatchProcessor, committed: @escaping @Sendable (BatchProcessor.Summary) -> Void = { _ in }) {
         self.processor = processor
-        self.logger = logger
         self.committed = committed
     }
 

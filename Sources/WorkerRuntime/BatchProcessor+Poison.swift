@@ -8,14 +8,6 @@ import Shared
 /// record at fault is found, which goes to the dead-letter topic with the database's reason, in a
 /// transaction of its own, while the rest commits (exactly once, behind the offset fence).
 extension BatchProcessor {
-    /// `process(_:bypassingCache:)`, by the name poison isolation was introduced under: every batch
-    /// goes through the same failure policy (`BatchFailure`), which isolates refusals.
-    public func processIsolatingRefusals(_ records: [InboundRecord], bypassingCache: Bool = false) async throws
-        -> Summary
-    {
-        try await process(records, bypassingCache: bypassingCache)
-    }
-
     /// Processes the halves of a refused batch in order, down to the single record at fault.
     func isolate(_ records: [InboundRecord], refusal: any Error) async throws -> Summary {
         guard records.count > 1 else {
@@ -29,9 +21,9 @@ extension BatchProcessor {
 
     /// Dead-letters `record` with `reason` behind the offset fence and moves its partition past it.
     ///
-    /// If even that is refused deterministically, the offset is stored alone, so that nothing can hold
-    /// the partition (the record and the reason stay in the log). Transient failures are retried.
-    public func deadLetterRefused(_ record: InboundRecord, reason: String) async throws -> Summary {
+    /// If even that is refused, the offset is stored alone, so that nothing can hold the partition (the
+    /// record and the reason stay in the log). Transient failures are retried (`BatchFailure.retrying`).
+    private func deadLetterRefused(_ record: InboundRecord, reason: String) async throws -> Summary {
         let nowMs = clock()
         let letter = DeadLetter.make(from: record, error: "refused by the database: \(reason)", receivedAtMs: nowMs)
         metrics.poisonRecord(topic: record.topic)
@@ -51,7 +43,7 @@ extension BatchProcessor {
             } else {
                 summary.fenced = 1
             }
-        } catch where !DatabaseError.isTransient(error) {
+        } catch where BatchFailure(error) == .refusal {
             logger.critical(
                 "The dead letter of a refused record was refused too; moving past the record without it",
                 metadata: ["assure.error": "\(DatabaseError.describe(error))", "assure.kafka.offset": "\(record.offset)"])
@@ -62,10 +54,10 @@ extension BatchProcessor {
 
     /// Stores the offset after `record` (with `outbox`), retrying transient failures; `false` when the
     /// partition was past it already.
-    func storePast(_ record: InboundRecord, outbox: [OutboundMessage]) async throws -> Bool {
+    private func storePast(_ record: InboundRecord, outbox: [OutboundMessage]) async throws -> Bool {
         let partition = TopicPartition(topic: record.topic, partition: record.partition)
         let (client, settings, logger) = (self.client, self.settings, self.logger)
-        return try await TransientRetry.run(logger: logger) {
+        return try await BatchFailure.retrying("Storing the offset past a refused record", logger: logger) {
             try await settings.databaseDeadline.run("the offset past a refused record") {
                 try await client.withTransaction(logger: logger) { connection -> Bool in
                     let stored = try await OffsetRepository.lockForBatch(
@@ -80,47 +72,5 @@ extension BatchProcessor {
                 }
             }
         }
-    }
-}
-
-extension BatchProcessor.Summary {
-    /// Adds the counts of another part of the same batch.
-    public static func += (lhs: inout Self, rhs: Self) {
-        lhs.records += rhs.records
-        lhs.applied += rhs.applied
-        lhs.ignored += rhs.ignored
-        lhs.deadLetters += rhs.deadLetters
-        lhs.skipped += rhs.skipped
-        lhs.fenced += rhs.fenced
-        lhs.issueEvents += rhs.issueEvents
-        lhs.commands += rhs.commands
-        lhs.stateConflicts += rhs.stateConflicts
-    }
-}
-
-/// Retries work whose failures are transient (``DatabaseError/isTransient(_:)``) with capped
-/// exponential backoff, forever: a lost connection or a restarting server is waited out. Any other
-/// failure is thrown at once.
-public enum TransientRetry {
-    public static func run<T: Sendable>(
-        logger: Logger, _ work: @Sendable () async throws -> T
-    ) async throws -> T {
-        var attempt = 0
-        while true {
-            do {
-                return try await work()
-            } catch where DatabaseError.isTransient(error) && !Task.isCancelled {
-                attempt += 1
-                logger.warning(
-                    "Transient database failure; retrying",
-                    metadata: ["assure.error": "\(DatabaseError.describe(error))", "assure.attempt": "\(attempt)"])
-                try await Task.sleep(for: backoff(attempt))
-            }
-        }
-    }
-
-    /// 100 ms, doubling, at most 5 s.
-    public static func backoff(_ attempt: Int) -> Duration {
-        .milliseconds(min(5000, 100 * (1 << min(max(attempt, 1), 6))))
     }
 }

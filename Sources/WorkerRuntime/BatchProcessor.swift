@@ -13,7 +13,7 @@ import Shared
 /// pipeline changed, the issue rows and their events (outbox), dead letters (outbox) and the new
 /// offsets. A crash before commit leaves nothing; a redelivery after commit is dropped by the fence.
 ///
-/// There is one way through (`run`, in `BatchProcessor+Failure`): a batch is prepared (decoded and run
+/// There is one way through (`run`, in `BatchFailure.swift`): a batch is prepared (decoded and run
 /// through the pipeline on states from the cache or read without locks) and its transaction writes
 /// the states back only where they are still at the version read. `BatchPipeline` prepares the next
 /// batch while this transaction runs; alone, nothing overlaps. Whatever fails goes to one failure
@@ -35,6 +35,19 @@ public struct BatchProcessor: Sendable {
         public var stateConflicts = 0
 
         public init() {}
+
+        /// Adds the counts of another part of the same batch (or of another batch).
+        public static func += (lhs: inout Self, rhs: Self) {
+            lhs.records += rhs.records
+            lhs.applied += rhs.applied
+            lhs.ignored += rhs.ignored
+            lhs.deadLetters += rhs.deadLetters
+            lhs.skipped += rhs.skipped
+            lhs.fenced += rhs.fenced
+            lhs.issueEvents += rhs.issueEvents
+            lhs.commands += rhs.commands
+            lhs.stateConflicts += rhs.stateConflicts
+        }
     }
 
     /// An input message the bad-record policy says must stop the worker.
@@ -61,13 +74,13 @@ public struct BatchProcessor: Sendable {
     /// States of recent batches, so the next ones need not read them.
     public let cache: EntityStateCache
 
-    /// `cache` is shared with the sweeper of the same worker, which refreshes what it rewrites;
-    /// without one the processor makes its own of `settings.stateCacheEntries`.
+    /// The processor's `cache` (of `settings.stateCacheEntries`) is shared with the sweeper and the
+    /// commands of the same worker, which refresh what they rewrite.
     public init(
         client: PostgresClient, settings: WorkerSettings, deadLetterPolicy: DeadLetterPolicy = .deadLetter,
-        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs, cache: EntityStateCache? = nil
+        logger: Logger, clock: @escaping @Sendable () -> Int64 = WallClock.nowMs
     ) {
-        let cache = cache ?? EntityStateCache(capacity: settings.stateCacheEntries)
+        let cache = EntityStateCache(capacity: settings.stateCacheEntries)
         self.cache = cache
         self.client = client
         self.settings = settings
@@ -85,11 +98,9 @@ public struct BatchProcessor: Sendable {
     /// Processes a batch until it is committed, whatever PostgreSQL says (see `BatchFailure`): the
     /// data records in one transaction, then each command in its own. Only `UnusableRecord` (the
     /// bad-record policy says stop) and cancellation are thrown.
-    ///
-    /// `bypassingCache` reads every state locked from the database from the first attempt on.
     @discardableResult
-    public func process(_ records: [InboundRecord], bypassingCache: Bool = false) async throws -> Summary {
-        try await run(records, first: bypassingCache ? .locked : .optimistic).summary
+    public func process(_ records: [InboundRecord]) async throws -> Summary {
+        try await run(records, first: .optimistic).summary
     }
 
     /// Decodes every record; throws `UnusableRecord` for an invalid one when the policy says stop.

@@ -11,23 +11,18 @@ import Shared
 public struct ConsumerWorker: Service {
     let group: KafkaConsumerGroup
     let processor: BatchProcessor
-    let client: PostgresClient
-    let settings: WorkerSettings
     let relayWakeup: WakeupSignal
     let alertWakeup: WakeupSignal
     let status: WorkerStatus
     let logger: Logger
     let metrics = WorkerMetrics()
-    var inputHealth: InputHealth { InputHealth(client: client, settings: settings, logger: logger) }
 
     public init(
-        group: KafkaConsumerGroup, processor: BatchProcessor, client: PostgresClient, settings: WorkerSettings,
-        relayWakeup: WakeupSignal, alertWakeup: WakeupSignal, status: WorkerStatus, logger: Logger
+        group: KafkaConsumerGroup, processor: BatchProcessor, relayWakeup: WakeupSignal, alertWakeup: WakeupSignal,
+        status: WorkerStatus, logger: Logger
     ) {
         self.group = group
         self.processor = processor
-        self.client = client
-        self.settings = settings
         self.relayWakeup = relayWakeup
         self.alertWakeup = alertWakeup
         self.status = status
@@ -42,7 +37,7 @@ public struct ConsumerWorker: Service {
             // The transaction of one batch runs (as a child task in `commits`) while the next is prepared.
             try await withThrowingTaskGroup(of: Bool.self) { commits in
                 var pipeline = BatchPipeline(
-                    processor: processor, logger: logger,
+                    processor: processor,
                     committed: { [status] summary in
                         status.batchCommitted(nowMs: WallClock.nowMs())
                         if summary.issueEvents > 0 || summary.commands > 0 || summary.deadLetters > 0 {
@@ -55,7 +50,7 @@ public struct ConsumerWorker: Service {
                     case .records(let batch):
                         status.batchStarted(nowMs: WallClock.nowMs())
                         // Delivered, whatever becomes of the records (contract, *Input health*).
-                        await inputHealth.recordDelivery(of: batch.records)
+                        await processor.inputHealth.recordDelivery(of: batch.records)
                         do {
                             // A batch is never skipped and never stops the worker (`BatchFailure`), but
                             // for a record the bad-record policy says must stop it.
@@ -99,8 +94,8 @@ public struct ConsumerWorker: Service {
     /// The stored offsets of newly assigned partitions; a database away for a while (restarting,
     /// unreachable) is waited out rather than ending the worker.
     func loadOffsets(_ partitions: [TopicPartition]) async throws -> [TopicPartition: Int64] {
-        let (client, settings, logger) = (self.client, self.settings, self.logger)
-        return try await TransientRetry.run(logger: logger) {
+        let (client, settings, logger) = (processor.client, processor.settings, self.logger)
+        return try await BatchFailure.retrying("Loading stored offsets", logger: logger) {
             try await settings.databaseDeadline.run("loading stored offsets") {
                 try await client.withConnection { connection in
                     try await OffsetRepository.load(

@@ -78,17 +78,6 @@ public final class EntityStateCache: Sendable {
         }
     }
 
-    /// Forgets `keys`.
-    func forget(_ keys: some Sequence<StateKey>) {
-        guard capacity > 0 else { return }
-        generations.withLock { cached in
-            for key in keys {
-                cached.recent[key] = nil
-                cached.older[key] = nil
-            }
-        }
-    }
-
     /// Forgets everything (after a rebalance, when other workers may own what this one cached, or
     /// when a batch stored ahead of its commit failed).
     public func removeAll() {

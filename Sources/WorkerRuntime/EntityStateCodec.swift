@@ -11,23 +11,17 @@ import Shared
 struct EntityStateCodec: Sendable {
     let settings: CheckSettings
 
-    func row(for key: StateKey, keyString: String, state: EntityState) -> EntityStateRepository.Row {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(160)
-        state.encodeBinary(into: &bytes)
-        return EntityStateRepository.Row(
-            key: keyString, kind: key.kind.rawValue, state: bytes,
-            settleDeadlineMs: state.settleDeadlineMs(settleMs: settings.settleMs, baseline: settings.ledgerBaseline),
-            staleAtEventMs: state.staleAtEventMs(periodMs: settings.periodMs))
-    }
-
     /// The row of a state, or the empty row of a deleted one.
     func row(for key: StateKey, keyString: String, state: EntityState?) -> EntityStateRepository.Row {
-        guard let state else {
-            return EntityStateRepository.Row(
-                key: keyString, kind: key.kind.rawValue, state: [], settleDeadlineMs: nil, staleAtEventMs: nil)
+        var bytes: [UInt8] = []
+        if let state {
+            bytes.reserveCapacity(160)
+            state.encodeBinary(into: &bytes)
         }
-        return row(for: key, keyString: keyString, state: state)
+        return EntityStateRepository.Row(
+            key: keyString, kind: key.kind.rawValue, state: bytes,
+            settleDeadlineMs: state?.settleDeadlineMs(settleMs: settings.settleMs, baseline: settings.ledgerBaseline),
+            staleAtEventMs: state?.staleAtEventMs(periodMs: settings.periodMs))
     }
 
     func state(from row: EntityStateRepository.Row) throws -> EntityState? {

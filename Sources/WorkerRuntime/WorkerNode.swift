@@ -102,8 +102,8 @@ public struct WorkerNode: Sendable {
             GatedService(
                 ready,
                 ConsumerWorker(
-                    group: group, processor: processor, client: client, settings: settings, relayWakeup: relayWakeup,
-                    alertWakeup: alertWakeup, status: status, logger: logger)),
+                    group: group, processor: processor, relayWakeup: relayWakeup, alertWakeup: alertWakeup,
+                    status: status, logger: logger)),
             GatedService(
                 ready,
                 Sweeper(

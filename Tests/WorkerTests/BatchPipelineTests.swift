@@ -21,8 +21,7 @@ import WorkerRuntime
         let committed = Committed()
         let processor = driver.processor
         try await withThrowingTaskGroup(of: Bool.self) { commits in
-            var pipeline = BatchPipeline(
-                processor: processor, logger: driver.env.logger, committed: { committed.append($0) })
+            var pipeline = BatchPipeline(processor: processor, committed: { committed.append($0) })
             for batch in batches { try await pipeline.submit(batch, commits: &commits) }
             try await pipeline.drain(commits: &commits)
         }

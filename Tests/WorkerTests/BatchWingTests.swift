@@ -1,7 +1,9 @@
 import CheckPipeline
 import Foundation
+import Logging
 import PostgresNIO
 import Shared
+import Synchronization
 import Testing
 import TestSupport
 
@@ -22,6 +24,36 @@ import TestSupport
         #expect(BatchFailure(BatchProcessor.PreparedBatchFenced()) == .conflict)
         #expect(BatchFailure(DatabaseError(.unreachable, "away")) == .transient)
         #expect(BatchFailure(SomeBug()) == .refusal)
+    }
+
+    /// The steps around batches (stored offsets, the offset past a refused record) retry what a batch
+    /// retries with backoff, and throw what it would not retry.
+    @Test func stepsOutsideABatchFollowThePolicy() async throws {
+        let logger = Logger(label: "assure.test")
+        let calls = Mutex(0)
+        let value = try await BatchFailure.retrying("A step", logger: logger) {
+            let call = calls.withLock { $0 += 1; return $0 }
+            if call == 1 { throw DatabaseError(.unreachable, "away") }
+            if call == 2 { throw EntityStateRepository.VersionConflict(reason: "x") }
+            return call
+        }
+        #expect(value == 3)
+        calls.withLock { $0 = 0 }
+        await #expect(throws: SomeBug.self) {
+            try await BatchFailure.retrying("A step", logger: logger) { () async throws -> Int in
+                calls.withLock { $0 += 1 }
+                throw SomeBug()
+            }
+        }
+        #expect(calls.withLock { $0 } == 1)
+        // Cancellation stops the retries of a database that stays away.
+        let forever = Task {
+            try await BatchFailure.retrying("A step", logger: logger) { () async throws -> Int in
+                throw DatabaseError(.unreachable, "away")
+            }
+        }
+        forever.cancel()
+        await #expect(throws: (any Error).self) { try await forever.value }
     }
 
     @Test func aSweepRefreshesTheSharedCacheWithTheVersionsItWrote() async throws {

@@ -21,15 +21,18 @@ import Testing
         #expect(misses == [.user("u1")])
     }
 
-    @Test func forgetsWhatItIsTold() {
+    /// Writers refresh entries (`EntityStateAccess.committed`); nothing forgets a single one. A
+    /// rebalance or a failed pipelined commit forgets them all.
+    @Test func aRefreshReplacesAnEntryAndRemoveAllForgetsEveryOne() {
         let cache = EntityStateCache(capacity: 10)
         cache.store(entries(0..<3, version: 7))
-        cache.forget([StateKey.user("u1")])
-        let (hits, misses) = cache.lookup([.user("u0"), .user("u1")])
-        #expect(hits.map(\.entry.version) == [7])
-        #expect(misses == [.user("u1")])
+        cache.store(entries(1..<2, version: 8))
+        let (hits, misses) = cache.lookup([.user("u0"), .user("u1"), .user("u3")])
+        #expect(hits.map(\.entry.version) == [7, 8])
+        #expect(misses == [.user("u3")])
         cache.removeAll()
         #expect(cache.count == 0)
+        #expect(cache.lookup([.user("u0")]).misses == [.user("u0")])
     }
 
     @Test func capacityZeroCachesNothing() {

@@ -60,7 +60,7 @@ import WorkerRuntime
                     records.append(Self.ledgerRecord(topics, partition: partition, offset: offset, userId: user))
                 }
             }
-            let summary = try await driver.processor.processIsolatingRefusals(records.shuffledByPartition())
+            let summary = try await driver.processor.process(records.shuffledByPartition())
             #expect(summary.deadLetters == 4)
             #expect(summary.applied == 36)
             let letters = try await driver.outbox(topic: topics.deadLetters)
@@ -84,7 +84,7 @@ import WorkerRuntime
             #expect(offsets.map(\.2) == [9, 9, 9, 9])
             #expect(offsets.map(\.3) == [1, 1, 1, 1])
             // A redelivery of the whole batch changes nothing: exactly once.
-            let again = try await driver.processor.processIsolatingRefusals(records)
+            let again = try await driver.processor.process(records)
             #expect(again.applied == 0)
             #expect(again.deadLetters == 0)
             #expect(try await driver.outbox(topic: topics.deadLetters).count == 4)
@@ -98,7 +98,7 @@ import WorkerRuntime
             let records = (Int64(0)..<5).map {
                 Self.ledgerRecord(topics, partition: 0, offset: $0, userId: $0 == 2 ? "flaky_1" : "ok_\($0)")
             }
-            let summary = try await driver.processor.processIsolatingRefusals(records)
+            let summary = try await driver.processor.process(records)
             #expect(summary.deadLetters == 0)
             #expect(summary.applied == 5)
             #expect(try await driver.outbox(topic: topics.deadLetters).isEmpty)
