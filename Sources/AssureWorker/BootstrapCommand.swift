@@ -30,8 +30,7 @@ struct BootstrapCommand: AsyncParsableCommand {
             ) { database in
                 let processor = BatchProcessor(client: database.client, settings: config.worker, logger: logger)
                 return try await Bootstrap(
-                    client: database.client, processor: processor, settings: config.worker, logger: logger,
-                    chunkSize: chunkSize, report: { Self.stderr($0) }
+                    processor: processor, logger: logger, chunkSize: chunkSize, report: { Self.stderr($0) }
                 ).run()
             }
             _ = summary

@@ -38,18 +38,22 @@ extension BatchProcessor {
     /// state writes, issue rows and events, plus the run's counts. Rows count once by their
     /// identity, so applying them again changes nothing. Nothing is held: the snapshot delivers
     /// every input at once. Returns the rows applied (not counted before), per table.
+    ///
+    /// Of `BatchFailure`'s arms a chunk takes only the conflict (a worker, or the other chunk in
+    /// flight, changed a state it read: redone locked, as a batch is), not `run`: it has no offsets,
+    /// so a refused row has no dead-letter route and no position to move past, and a database away
+    /// for a while also takes the snapshot transaction the chunks come from. Any other failure ends
+    /// the run (`bootstrap` exits 1), and running it again is safe.
     public func applySnapshot(_ rows: [SnapshotRow], run: Int64) async throws -> BootstrapRunRepository.Applied {
         let nowMs = clock()
-        let records = rows.map(\.record)
         var conflicts = 0
         while true {
             do {
-                let (applied, written) = try await commitSnapshot(
-                    rows, records: records, run: run, nowMs: nowMs, access: conflicts > 0 ? .locked : .optimistic)
+                let access: EntityStates.Access = conflicts > 0 ? .locked : .optimistic
+                let (applied, written) = try await commitSnapshot(rows, run: run, nowMs: nowMs, access: access)
                 states.committed(written)
                 return applied
             } catch where BatchFailure(error) == .conflict && conflicts < BatchFailure.conflictRedos {
-                // A worker changed a state this chunk read: redo it with every state locked.
                 conflicts += 1
                 metrics.stateConflict()
             }
@@ -57,31 +61,30 @@ extension BatchProcessor {
     }
 
     private func commitSnapshot(
-        _ rows: [SnapshotRow], records: [BillingRecord], run: Int64, nowMs: Int64, access: EntityStates.Access
+        _ rows: [SnapshotRow], run: Int64, nowMs: Int64, access: EntityStates.Access
     ) async throws -> (BootstrapRunRepository.Applied, EntityStateWrite) {
         try await client.withTransaction(logger: logger) { connection in
             try await EntityStateRepository.preferIndexLookups(on: connection, logger: logger)
             // The keys the rows name and the ones their states name (the Stripe customer of an account, …).
-            let states = try await self.states.read(touchedBy: records, access, on: connection, logger: logger)
-            var watermark =
-                try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger) ?? Int64.min
+            let states = try await self.states.read(touchedBy: rows.map(\.record), access, on: connection, logger: logger)
+            let watermark = try await OffsetRepository.watermark(group: settings.groupId, on: connection, logger: logger)
+            var effects = BatchEffects(watermarkMs: watermark ?? Int64.min)
             var maxEventTime: Int64?
             var pipeline = self.pipeline
             pipeline.inputs = .untracked
-            var transitions: [IssueChange] = []
-            var causes: [IssueCause] = []
             var applied = BootstrapRunRepository.Applied()
             for row in rows {
                 if let eventTime = row.record.eventTimeMs {
-                    watermark = max(watermark, eventTime)
+                    effects.watermarkMs = max(effects.watermarkMs, eventTime)
                     maxEventTime = max(maxEventTime ?? eventTime, eventTime)
                 }
                 let disposition = pipeline.apply(
-                    row.record, nowMs: nowMs, watermarkMs: watermark, store: states.store, into: &transitions,
-                    judgeGrantTier: row.judgeGrantTier)
+                    row.record, nowMs: nowMs, watermarkMs: effects.watermarkMs, store: states.store,
+                    into: &effects.transitions, judgeGrantTier: row.judgeGrantTier)
                 // The events a row causes carry `{"bootstrap": "<table>"}`.
-                causes.append(
-                    contentsOf: repeatElement(.bootstrap(table: row.table.rawValue), count: transitions.count - causes.count))
+                effects.causes.append(
+                    contentsOf: repeatElement(
+                        .bootstrap(table: row.table.rawValue), count: effects.transitions.count - effects.causes.count))
                 guard disposition == .applied else { continue }
                 switch row.table {
                 case .users: applied.users += 1
@@ -91,15 +94,10 @@ extension BatchProcessor {
             }
             let written = self.states.encode(states)
             try await self.states.write(written, on: connection, logger: logger)
-            let events = try await IssueRepository.applyEncoding(
-                zip(transitions, causes).map { $0.caused(by: $1) }, on: connection, logger: logger)
-            try await OutboxRepository.append(
-                events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
             // The rows' event times move the cluster's watermark, as consumed records' do.
-            try await OffsetRepository.store(
-                group: settings.groupId,
-                positions: [.init(partition: Self.bootstrapPosition, nextOffset: 0, maxEventTimeMs: maxEventTime)],
-                on: connection, logger: logger)
+            effects.positions[Self.bootstrapPosition] = .init(
+                partition: Self.bootstrapPosition, nextOffset: 0, maxEventTimeMs: maxEventTime)
+            _ = try await write(effects, on: connection)
             try await BootstrapRunRepository.add(
                 applied, rowsRead: Int64(rows.count), run: run, on: connection, logger: logger)
             return (applied, written)

@@ -27,22 +27,19 @@ public struct Bootstrap: Sendable {
         public var seconds: Double
     }
 
-    let client: PostgresClient
     let processor: BatchProcessor
-    let settings: WorkerSettings
     let logger: Logger
     /// Rows per chunk (one transaction each).
     let chunkSize: Int
     /// Receives the progress lines (at least one a second) and the summary.
     let report: @Sendable (String) -> Void
 
+    /// Applies through `processor`, on its database and with its settings.
     public init(
-        client: PostgresClient, processor: BatchProcessor, settings: WorkerSettings, logger: Logger,
-        chunkSize: Int = 10_000, report: @escaping @Sendable (String) -> Void
+        processor: BatchProcessor, logger: Logger, chunkSize: Int = 10_000,
+        report: @escaping @Sendable (String) -> Void
     ) {
-        self.client = client
         self.processor = processor
-        self.settings = settings
         self.logger = logger
         self.chunkSize = max(1, chunkSize)
         self.report = report
@@ -56,10 +53,16 @@ public struct Bootstrap: Sendable {
         }
         let counts = Mutex(Counts())
         let started = ContinuousClock.now
+
+        var seconds: Double {
+            let elapsed = started.duration(to: .now)
+            return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        }
     }
 
     @discardableResult
     public func run() async throws -> Summary {
+        let client = processor.client
         let runId = try await client.withConnection { connection in
             try await BootstrapRunRepository.start(on: connection, logger: logger)
         }
@@ -77,18 +80,16 @@ public struct Bootstrap: Sendable {
         try await client.withConnection { connection in
             try await BootstrapRunRepository.finish(run: runId, on: connection, logger: logger)
         }
-        let elapsed = progress.started.duration(to: .now)
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rows = progress.counts.withLock { $0.done }
-        let summary = Summary(runId: runId, rowsRead: rows, applied: applied, unusable: unusable, seconds: seconds)
+        let summary = Summary(
+            runId: runId, rowsRead: rows, applied: applied, unusable: unusable, seconds: progress.seconds)
         report(Self.summaryLine(summary))
         return summary
     }
 
     static func progressLine(_ progress: Progress) -> String {
         let counts = progress.counts.withLock { $0 }
-        let elapsed = progress.started.duration(to: .now)
-        let seconds = max(0.001, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let seconds = max(0.001, progress.seconds)
         let rate = Double(counts.done) / seconds
         let percent = counts.total > 0 ? 100 * Double(counts.done) / Double(counts.total) : 0
         let left = rate > 0 ? String(Int((Double(max(0, counts.total - counts.done)) / rate).rounded(.up))) + " s" : "?"
@@ -117,7 +118,7 @@ public struct Bootstrap: Sendable {
     private func readSnapshot(runId: Int64, progress: Progress) async throws
         -> (BootstrapRunRepository.Applied, Int64)
     {
-        try await client.withTransaction(logger: logger) { connection in
+        try await processor.client.withTransaction(logger: logger) { connection in
             let total = try await BillingSnapshotRepository.begin(on: connection, logger: logger)
             progress.counts.withLock { $0.total = total }
             var applied = BootstrapRunRepository.Applied()
@@ -175,7 +176,7 @@ public struct Bootstrap: Sendable {
         -> (rows: [SnapshotRow], read: Int)
     {
         let result = try await BillingSnapshotRepository.fetch(source.table, count: chunkSize, on: connection, logger: logger)
-        return try await source.decode(result, settleMs: settings.checks.settleMs)
+        return try await source.decode(result, settleMs: processor.settings.checks.settleMs)
     }
 }
 

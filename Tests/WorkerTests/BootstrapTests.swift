@@ -33,8 +33,7 @@ import WorkerRuntime
             let settings = env.settings()
             let processor = BatchProcessor(client: database.client, settings: settings, logger: env.logger)
             return try await Bootstrap(
-                client: database.client, processor: processor, settings: settings, logger: env.logger,
-                chunkSize: chunkSize, report: { lines.append($0) }
+                processor: processor, logger: env.logger, chunkSize: chunkSize, report: { lines.append($0) }
             ).run()
         }
         #expect(lines.all.last?.hasPrefix("bootstrap: done: \(summary.rowsRead) rows") == true, "\(lines.all.last ?? "")")
@@ -174,10 +173,7 @@ import WorkerRuntime
                 try await BillingTables.insertLedger(rows, on: connection, logger: driver.env.logger)
             }
             let lines = LineLog()
-            try await Bootstrap(
-                client: driver.database.client, processor: driver.processor, settings: driver.settings,
-                logger: driver.env.logger, report: { lines.append($0) }
-            ).run()
+            try await Bootstrap(processor: driver.processor, logger: driver.env.logger, report: { lines.append($0) }).run()
             try await driver.settle()
             #expect(try await driver.openIssues().filter { $0.check == .freeUserSubscriptionGrant }.isEmpty)
             // The oracle agrees.
@@ -235,10 +231,7 @@ import WorkerRuntime
             try await driver.database.client.withConnection { connection in
                 try await BillingTables.insertUsers([account], on: connection, logger: driver.env.logger)
             }
-            try await Bootstrap(
-                client: driver.database.client, processor: driver.processor, settings: driver.settings,
-                logger: driver.env.logger, report: { _ in }
-            ).run()
+            try await Bootstrap(processor: driver.processor, logger: driver.env.logger, report: { _ in }).run()
             try await driver.settle()
             let open = try await driver.openIssues().map(\.issueId).sorted()
             #expect(open == ["invoice-without-grant:in_boot", "stripe-paid-local-free:u_boot"], "\(open)")
