@@ -142,14 +142,10 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The Kafka side on its own: decoding, dead letters, the consumer group and producer on the mock cluster.
         .testTarget(
             name: "ConsumerTests",
-            dependencies: [
-                "Shared", "Consumers", "Persistence", "TestSupport",
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
-            ]
+            dependencies: ["Shared", "Consumers", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

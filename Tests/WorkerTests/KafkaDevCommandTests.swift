@@ -2,8 +2,6 @@ import Foundation
 import Synchronization
 import Testing
 
-@testable import Consumers
-
 /// Gathers a pipe's output as it arrives (Foundation reads on its own queue).
 final class OutputCollector: Sendable {
     private struct State {
@@ -29,22 +27,6 @@ final class OutputCollector: Sendable {
 /// `assure-worker kafka-dev` as a child process, reached by kcat from other processes.
 @Suite("kafka-dev command", .serialized)
 struct KafkaDevCommandTests {
-    /// The built `assure-worker`, next to the test bundle (or in the package's .build/debug).
-    static func workerBinary() throws -> URL {
-        var candidates: [URL] = []
-        if let executable = Bundle.main.executableURL {
-            candidates.append(executable.deletingLastPathComponent().appendingPathComponent("assure-worker"))
-        }
-        candidates.append(Bundle.main.bundleURL.deletingLastPathComponent().appendingPathComponent("assure-worker"))
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        candidates.append(packageRoot.appendingPathComponent(".build/debug/assure-worker"))
-        guard let found = candidates.first(where: { FileManager.default.isExecutableFile(atPath: $0.path) }) else {
-            throw CommandFailure(message: "assure-worker not found in \(candidates.map(\.path))")
-        }
-        return found
-    }
-
     struct CommandFailure: Error, CustomStringConvertible {
         var message: String
         var description: String { message }
@@ -87,7 +69,7 @@ struct KafkaDevCommandTests {
     @Test("kafka-dev prints bootstrap=, and kcat lists the contract's topics, produces and consumes")
     func kafkaDevIsReachableByKcat() async throws {
         let child = Process()
-        child.executableURL = try Self.workerBinary()
+        child.executableURL = try ChildWorker.executableURL()
         child.arguments = ["kafka-dev", "--brokers", "2", "--partitions", "3", "--topic-prefix", "devtest."]
         let output = Pipe()
         child.standardOutput = output
@@ -102,7 +84,7 @@ struct KafkaDevCommandTests {
 
         // Read stdout (on Foundation's reading queue, not the cooperative pool) until the bootstrap line.
         let collected = OutputCollector(output)
-        try await KafkaTestSupport.eventually("the bootstrap= line", timeout: .seconds(20)) {
+        try await RealBroker.eventually("the bootstrap= line", timeout: .seconds(20)) {
             collected.text.contains("bootstrap=") && collected.text.contains("\n") || !child.isRunning
         }
         let bootstrap = collected.text.split(separator: "\n").first { $0.hasPrefix("bootstrap=") }
