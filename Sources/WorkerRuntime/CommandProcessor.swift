@@ -38,26 +38,27 @@ public struct CommandProcessor: Sendable {
     /// Processes one command record; `false` when an earlier owner of the partition already did.
     ///
     /// A command the database refuses (a constraint, a bad value, malformed billing rows: anything
-    /// retrying cannot fix) is answered `rejected` / `failed` with the reason, in a transaction of its
-    /// own, and nothing of it is applied; transient failures are thrown, so the batch is retried. The
-    /// failure path cannot wedge: if even remembering the `failed` answer is refused, the answer goes
-    /// out unremembered, and if that is refused too, the offset moves past the command alone.
+    /// retrying cannot fix, `BatchFailure.refusal`) is answered `rejected` / `failed` with the reason,
+    /// in a transaction of its own, and nothing of it is applied; anything else is thrown to the
+    /// batch's failure policy (`BatchProcessor.run`). The failure path cannot wedge: if even
+    /// remembering the `failed` answer is refused, the answer goes out unremembered, and if that is
+    /// refused too, the offset moves past the command alone.
     @discardableResult
     public func process(_ record: InboundRecord) async throws -> Bool {
         do {
             return try await process(record, failure: nil)
-        } catch let error where Self.isRefusal(error) {
+        } catch let error where BatchFailure(error) == .refusal {
             let detail = DatabaseError.describe(error)
             logger.error("Repair command failed in the database", metadata: ["assure.error": "\(String(reflecting: error))"])
             do {
                 return try await process(record, failure: detail)
-            } catch let second where Self.isRefusal(second) {
+            } catch let second where BatchFailure(second) == .refusal {
                 logger.error(
                     "Recording the failed command was refused too; answering without remembering it",
                     metadata: ["assure.error": "\(DatabaseError.describe(second))"])
                 do {
                     return try await process(record, failure: detail, remember: false)
-                } catch let third where Self.isRefusal(third) {
+                } catch let third where BatchFailure(third) == .refusal {
                     logger.critical(
                         "Answering the failed command was refused; moving past it without an answer",
                         metadata: ["assure.error": "\(DatabaseError.describe(third))"])
@@ -65,11 +66,6 @@ public struct CommandProcessor: Sendable {
                 }
             }
         }
-    }
-
-    /// Whatever retrying cannot fix; not serialization failures, deadlocks or unavailability.
-    static func isRefusal(_ error: any Error) -> Bool {
-        !DatabaseError.isTransient(error) && !Task.isCancelled
     }
 
     /// Stores the offset past `record` and nothing else.
