@@ -35,6 +35,25 @@ import Testing
         #expect(cache.lookup([.user("u0")]).misses == [.user("u0")])
     }
 
+    /// A stream of new Stripe event and payment intent keys (each touched by a few records, then
+    /// never again) keeps to its eighth of the capacity and leaves the users cached.
+    @Test func passingKeysDoNotPushUsersOut() {
+        let cache = EntityStateCache(capacity: 80)
+        cache.store(entries(0..<30))
+        for round in 0..<50 {
+            cache.store([
+                (.stripeEvent("evt_\(round)"), EntityStateCache.Entry(state: nil, version: 1)),
+                (.paymentIntent("pi_\(round)"), EntityStateCache.Entry(state: nil, version: 1)),
+            ])
+        }
+        let users = (0..<30).map { StateKey.user("u\($0)") }
+        #expect(cache.lookup(users).misses.isEmpty)
+        #expect(cache.count <= 80)
+        // The latest passing keys are still there, the first ones are gone.
+        #expect(cache.lookup([.stripeEvent("evt_49")]).hits.count == 1)
+        #expect(cache.lookup([.stripeEvent("evt_0"), .paymentIntent("pi_0")]).misses.count == 2)
+    }
+
     @Test func capacityZeroCachesNothing() {
         let cache = EntityStateCache(capacity: 0)
         cache.store(entries(0..<3))
