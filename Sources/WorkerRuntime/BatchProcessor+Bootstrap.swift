@@ -102,6 +102,8 @@ extension BatchProcessor {
                 on: connection, logger: logger)
             try await BootstrapRunRepository.add(
                 applied, rowsRead: Int64(rows.count), run: run, on: connection, logger: logger)
+            try await self.states.count(
+                written, shard: EntityStateAccess.sharedCountShard, on: connection, logger: logger)
             return (applied, written)
         }
     }
