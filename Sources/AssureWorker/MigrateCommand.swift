@@ -12,9 +12,7 @@ struct MigrateCommand: AsyncParsableCommand {
         discussion: """
             Safe to run repeatedly and from several processes at once (an advisory lock serializes them).
 
-            --recount recounts the report's counts over the entity states (users, unmapped Stripe
-            customers) from a scan: needed once after a rolling upgrade from a version before migration 9,
-            whose workers wrote states without counting them, when none of them runs any more.
+            --recount then recounts the report's counts over the entity states (users, unmapped Stripe customers) from a scan: needed once after a rolling upgrade from a version before migration 9, whose workers wrote states without counting them, when none of them runs any more.
 
             Examples:
               assure-worker migrate
@@ -38,15 +36,13 @@ struct MigrateCommand: AsyncParsableCommand {
         logger.logLevel = .warning
         do {
             let configuration = try DatabaseConfiguration.parse(url: url)
-            let report = try await Database.withDatabase(configuration: configuration, logger: logger) {
-                database in try await database.migrate()
+            let recount = self.recount
+            let (report, counts) = try await Database.withDatabase(configuration: configuration, logger: logger) {
+                database -> (MigrationReport, (before: StateCounts, after: StateCounts)?) in
+                let report = try await database.migrate()
+                // After the migration, so that the counter table exists.
+                return (report, recount ? try await database.recountStates() : nil)
             }
-            // After the migration, so that the counter table exists.
-            let counts: (before: StateCounts, after: StateCounts)? =
-                recount
-                ? try await Database.withDatabase(configuration: configuration, logger: logger) { database in
-                    try await database.recountStates()
-                } : nil
             if report.applied.isEmpty && report.indexesBuilt.isEmpty && report.indexFailures.isEmpty {
                 print("database \(configuration.redactedURL) is up to date (versions \(report.alreadyApplied.map(String.init).joined(separator: ", ")))")
             } else {

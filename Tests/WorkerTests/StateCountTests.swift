@@ -254,6 +254,14 @@ import WorkerRuntime
             try await driver.consume([Self.ledger("later_1", topics: topics, nowMs: now)])
             let later = try await Self.expectCountsMatchAScan(driver, "after a batch on top of the recount")
             #expect(later.users == counted.users + 1)
+
+            // The operator's way: `assure-worker migrate --recount`.
+            try await driver.database.client.query("UPDATE assurance.state_counts SET value = value + 5")
+            let (status, output) = try await ChildWorker.run(
+                try ChildWorker.executableURL(), ["migrate", "--recount", "--database-url", driver.env.database.url])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("recounted: users \(later.users + 5) -> \(later.users),"), "\(output)")
+            #expect(try await Self.expectCountsMatchAScan(driver, "after migrate --recount") == later)
         }
     }
 
