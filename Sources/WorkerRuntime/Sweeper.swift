@@ -83,7 +83,7 @@ public struct Sweeper: Service {
             }
             let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
             try await OutboxRepository.append(
-                try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
+                events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
             // Held releases do not count towards "due": they alone must not keep the loop going.
             return (due.count + snoozeEnded.count, events.count, written)
