@@ -39,12 +39,21 @@ struct EncoderFieldVisitor: JSONFieldVisitor {
     typealias Failure = any Error
     var container: KeyedEncodingContainer<FieldKey>
 
+    // Unwrapped first, so the encoder takes its String and Int64 paths rather than the generic one.
     mutating func string(_ key: StaticString, _ value: String?) throws {
-        try container.encode(value, forKey: FieldKey(key))
+        if let value {
+            try container.encode(value, forKey: FieldKey(key))
+        } else {
+            try container.encodeNil(forKey: FieldKey(key))
+        }
     }
 
     mutating func int(_ key: StaticString, _ value: Int64?) throws {
-        try container.encode(value, forKey: FieldKey(key))
+        if let value {
+            try container.encode(value, forKey: FieldKey(key))
+        } else {
+            try container.encodeNil(forKey: FieldKey(key))
+        }
     }
 
     mutating func bool(_ key: StaticString, _ value: Bool) throws {
