@@ -133,7 +133,17 @@ struct BillingAssuranceController {
     }
 }
 
-extension AssuranceReport: ResponseEncodable {}
+// The report lists every open issue (thousands): its bytes come from `JSONWriter`, not `JSONEncoder`.
+extension AssuranceReport: ResponseGenerator {
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let bytes = jsonBytes()
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/json; charset=utf-8", .contentLength: String(bytes.count)],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
 extension ReplayReadiness: ResponseEncodable {}
 
 /// Bearer-token authentication of admins: 401 without or with an unknown token, 403 for role USER.

@@ -2,7 +2,7 @@ import Shared
 
 /// The evidence an operator action (explain, ack, snooze) was given on: the action holds while the
 /// evidence does not worsen beyond it.
-public struct ActionBasis: Sendable, Hashable, Codable {
+public struct ActionBasis: Sendable, Hashable, Codable, JSONFields {
     public var credits: Int64?
     /// The size of a duplicate set (duplicate checks only).
     public var rowCount: Int64?
@@ -28,6 +28,13 @@ public struct ActionBasis: Sendable, Hashable, Codable {
         // growth > 10% of before, without overflow: growth * 10 > before.
         let (scaled, scaledOverflow) = growth.multipliedReportingOverflow(by: 10)
         return scaledOverflow || scaled > before
+    }
+
+    /// The `action_basis` column; nil fields are left out, as the rows have always been written.
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        if let credits { try v.int("credits", credits) }
+        if let rowCount { try v.int("rowCount", rowCount) }
+        try v.string("severity", severity.rawValue)
     }
 }
 

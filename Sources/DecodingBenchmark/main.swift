@@ -1,5 +1,6 @@
-// Decodes synthetic ledger rows (plain JSON and Debezium envelopes) and Stripe events, and prints rows/s on one core.
-// Usage: swift run -c release DecodingBenchmark [rows] [plain|debezium|wrapped|stripe]
+// Decodes synthetic ledger rows (plain JSON and Debezium envelopes) and Stripe events, and prints rows/s on one core;
+// `issues` times writing and reading the issue events' JSON (Foundation against JSONWriter/JSONReader).
+// Usage: swift run -c release DecodingBenchmark [rows] [plain|debezium|wrapped|stripe|issues]
 import Consumers
 import Shared
 
@@ -107,9 +108,10 @@ func format3(_ v: Double) -> String {
     return "\(scaled / 1000).\(String(1000 + scaled % 1000).dropFirst())"
 }
 
-// An optional second argument picks one form: plain, debezium or wrapped.
+// An optional second argument picks one form: plain, debezium, wrapped, stripe or issues (issue event JSON).
 let only = CommandLine.arguments.dropFirst(2).first
 if only == nil || only == "plain" { run("plain JSON       ", plainRow) }
 if only == nil || only == "debezium" { run("Debezium event   ", debeziumRow) }
 if only == nil || only == "wrapped" { run("Debezium + schema", wrappedRow) }
 if only == nil || only == "stripe" { run("Stripe event     ", topic: topics.stripe, stripeEvent) }
+if only == nil || only == "issues" { runIssueEvents(count: rowCount) }

@@ -1,5 +1,4 @@
 import CheckPipeline
-import Foundation
 import Logging
 import PostgresNIO
 import Shared
@@ -25,13 +24,12 @@ public enum IssueRepository {
         let ids = Array(Set(changes.map(\.issueId))).sorted()
         var current = try await lockWithBasis(ids: ids, on: connection, logger: logger)
         let events = IssueReducer.apply(changes, to: &current)
-        let encoder = IssueEventCoding.encoder
         var encoded: [EncodedIssueEvent] = []
         encoded.reserveCapacity(events.count)
         var latest: [String: Int] = [:]
         for event in events {
             latest[event.issueId] = encoded.count
-            encoded.append(EncodedIssueEvent(event: event, json: Array(try encoder.encode(event))))
+            encoded.append(EncodedIssueEvent(event))
         }
         let rows = latest.values.sorted().map { encoded[$0] }
         try await upsert(rows, bases: rows.map { current[$0.event.issueId]?.basis }, on: connection, logger: logger)
@@ -57,11 +55,10 @@ public enum IssueRepository {
             """,
             logger: logger)
         var result: [String: IssueState] = [:]
-        let decoder = JSONDecoder()
         for try await (text, basis) in rows.decode((String, String?).self) {
-            let event = try decoder.decode(IssueEvent.self, from: Data(text.utf8))
+            let event = try JSONReader.decode(IssueEvent.self, from: text)
             result[event.issueId] = IssueState(
-                event: event, basis: try basis.map { try decoder.decode(ActionBasis.self, from: Data($0.utf8)) })
+                event: event, basis: try basis.map { try JSONReader.decode(ActionBasis.self, from: $0) })
         }
         return result
     }
@@ -73,7 +70,7 @@ public enum IssueRepository {
         let rows = try await connection.query(
             "SELECT event::text FROM assurance.issues WHERE issue_id = \(issueId)", logger: logger)
         for try await text in rows.decode(String.self) {
-            return try JSONDecoder().decode(IssueEvent.self, from: Data(text.utf8))
+            return try JSONReader.decode(IssueEvent.self, from: text)
         }
         return nil
     }
@@ -111,9 +108,8 @@ public enum IssueRepository {
             "SELECT event::text FROM assurance.issue_events WHERE issue_id = \(issueId) ORDER BY version",
             logger: logger)
         var result: [IssueEvent] = []
-        let decoder = JSONDecoder()
         for try await text in rows.decode(String.self) {
-            result.append(try decoder.decode(IssueEvent.self, from: Data(text.utf8)))
+            result.append(try JSONReader.decode(IssueEvent.self, from: text))
         }
         return result
     }
@@ -123,9 +119,8 @@ public enum IssueRepository {
         let rows = try await connection.query(
             "SELECT event::text FROM assurance.issues WHERE status = 'open' ORDER BY issue_id", logger: logger)
         var result: [IssueEvent] = []
-        let decoder = JSONDecoder()
         for try await text in rows.decode(String.self) {
-            result.append(try decoder.decode(IssueEvent.self, from: Data(text.utf8)))
+            result.append(try JSONReader.decode(IssueEvent.self, from: text))
         }
         return result
     }
@@ -150,10 +145,9 @@ public enum IssueRepository {
         guard !events.isEmpty else { return }
         let ids = events.map(\.event.issueId)
         let jsons = events.map { String(decoding: $0.json, as: UTF8.self) }
-        let encoder = JSONEncoder()
         // JSON `null` for no action (arrays of optionals do not bind); stored as SQL NULL.
-        let basisJSONs: [String] = try bases.map { basis in
-            try basis.map { String(decoding: try encoder.encode($0), as: UTF8.self) } ?? "null"
+        let basisJSONs: [String] = bases.map { basis in
+            basis.map { String(decoding: $0.jsonBytes(), as: UTF8.self) } ?? "null"
         }
         try await connection.query(
             """
@@ -192,7 +186,7 @@ public enum IssueRepository {
     }
 }
 
-/// An issue event and its JSON (`IssueEventCoding`).
+/// An issue event and its JSON (`jsonBytes()`), written once for the issue row, the history and the outbox.
 public struct EncodedIssueEvent: Sendable {
     public var event: IssueEvent
     public var json: [UInt8]
@@ -201,13 +195,8 @@ public struct EncodedIssueEvent: Sendable {
         self.event = event
         self.json = json
     }
-}
 
-/// The one JSON encoder configuration of output events.
-public enum IssueEventCoding {
-    public static var encoder: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return encoder
+    public init(_ event: IssueEvent) {
+        self.init(event: event, json: event.jsonBytes())
     }
 }

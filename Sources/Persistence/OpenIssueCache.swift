@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import PostgresNIO
 import Shared
@@ -38,11 +37,10 @@ public final class OpenIssueCache: Sendable {
         var fresh: [String: Entry] = Dictionary(minimumCapacity: known.count)
         var result: [IssueEvent] = []
         var complete = true
-        let decoder = JSONDecoder()
         for try await (id, stamp, json) in rows.decode((String, String, String?).self) {
             let event: IssueEvent
             if let json {
-                event = try decoder.decode(IssueEvent.self, from: Data(json.utf8))
+                event = try JSONReader.decode(IssueEvent.self, from: json)
             } else if let cached = known[id], cached.stamp == stamp {
                 event = cached.event
             } else {

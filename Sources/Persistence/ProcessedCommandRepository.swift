@@ -1,4 +1,3 @@
-import Foundation
 import Logging
 import PostgresNIO
 import Shared
@@ -11,7 +10,7 @@ public enum ProcessedCommandRepository {
         let rows = try await connection.query(
             "SELECT result::text FROM assurance.processed_commands WHERE command_id = \(commandId)", logger: logger)
         for try await text in rows.decode(String.self) {
-            return try JSONDecoder().decode(RepairResult.self, from: Data(text.utf8))
+            return try JSONReader.decode(RepairResult.self, from: text)
         }
         return nil
     }
@@ -20,7 +19,7 @@ public enum ProcessedCommandRepository {
     public static func record(
         _ result: RepairResult, actor: String?, reason: String?, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let json = String(decoding: try IssueEventCoding.encoder.encode(result), as: UTF8.self)
+        let json = String(decoding: result.jsonBytes(), as: UTF8.self)
         try await connection.query(
             """
             INSERT INTO assurance.processed_commands (command_id, issue_id, result, processed_at, actor, reason)

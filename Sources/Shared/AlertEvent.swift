@@ -1,5 +1,5 @@
 /// One deduplicated operational alert on `billing.assurance.alerts.v1`.
-public struct AlertEvent: Sendable, Hashable, Codable {
+public struct AlertEvent: Sendable, Hashable, Codable, JSONFields {
     public var alertId: String
     public var fingerprint: String
     public var severity: Severity
@@ -35,10 +35,26 @@ public struct AlertEvent: Sendable, Hashable, Codable {
         self.windowExpiresAt = windowExpiresAt
         self.suppressedSinceLastAlert = suppressedSinceLastAlert
     }
+
+    /// In declaration order (the order of the synthesized CodingKeys that decode it).
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("alertId", alertId)
+        try v.string("fingerprint", fingerprint)
+        try v.string("severity", severity.rawValue)
+        try v.strings("issueIds", issueIds)
+        try v.int("issueCount", Int64(issueCount))
+        try v.bool("issueIdsTruncated", issueIdsTruncated)
+        try v.string("summary", summary)
+        try v.string("emittedAt", emittedAt)
+        try v.int("dedupWindowSeconds", dedupWindowSeconds)
+        try v.string("windowExpiresAt", windowExpiresAt)
+        try v.int("suppressedSinceLastAlert", suppressedSinceLastAlert)
+        try v.int("atRiskCredits", atRiskCredits)
+    }
 }
 
 /// Every input message that could not be used, on `billing.assurance.dlq.v1`.
-public struct DeadLetter: Sendable, Hashable, Codable {
+public struct DeadLetter: Sendable, Hashable, Codable, JSONFields {
     public var topic: String
     public var partition: Int32
     public var offset: Int64
@@ -68,7 +84,7 @@ public struct DeadLetter: Sendable, Hashable, Codable {
         self.receivedAt = receivedAt
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case topic, partition, offset, key, keyBase64, payloadBase64, payloadTruncated, error, receivedAt
     }
 
@@ -85,16 +101,16 @@ public struct DeadLetter: Sendable, Hashable, Codable {
         receivedAt = try c.decode(String.self, forKey: .receivedAt)
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(topic, forKey: .topic)
-        try c.encode(partition, forKey: .partition)
-        try c.encode(offset, forKey: .offset)
-        try c.encode(key, forKey: .key)
-        try c.encode(keyBase64, forKey: .keyBase64)
-        try c.encode(payloadBase64, forKey: .payloadBase64)
-        try c.encode(payloadTruncated, forKey: .payloadTruncated)
-        try c.encode(error, forKey: .error)
-        try c.encode(receivedAt, forKey: .receivedAt)
+    // Explicit nulls: a keyless tombstone has `"key": null, "keyBase64": null, "payloadBase64": null`.
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("topic", topic)
+        try v.int("partition", Int64(partition))
+        try v.int("offset", offset)
+        try v.string("key", key)
+        try v.string("keyBase64", keyBase64)
+        try v.string("payloadBase64", payloadBase64)
+        try v.bool("payloadTruncated", payloadTruncated)
+        try v.string("error", error)
+        try v.string("receivedAt", receivedAt)
     }
 }

@@ -8,7 +8,7 @@ public enum RiskDirection: String, Sendable, Codable, Hashable {
 
 /// `atRisk` of an issue event: the credits the issue puts at risk (null when not measurable) and
 /// which way.
-public struct AtRisk: Sendable, Hashable, Codable {
+public struct AtRisk: Sendable, Hashable, Codable, JSONFields {
     public var credits: Int64?
     public var direction: RiskDirection
 
@@ -19,13 +19,12 @@ public struct AtRisk: Sendable, Hashable, Codable {
 
     public static let unknown = AtRisk(credits: nil, direction: .unknown)
 
-    enum CodingKeys: String, CodingKey { case credits, direction }
+    enum CodingKeys: String, CodingKey, CaseIterable { case credits, direction }
 
     // `credits` is always present, null when not measurable.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(credits, forKey: .credits)
-        try c.encode(direction, forKey: .direction)
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.int("credits", credits)
+        try v.string("direction", direction.rawValue)
     }
 }
 

@@ -1,5 +1,5 @@
 /// `cause` of an issue event: what produced it.
-public enum IssueCause: Sendable, Hashable, Codable {
+public enum IssueCause: Sendable, Hashable, Codable, JSONFields {
     /// An input record: its full topic name, partition and offset.
     case record(topic: String, partition: Int32, offset: Int64)
     /// A repair or operator action.
@@ -11,16 +11,15 @@ public enum IssueCause: Sendable, Hashable, Codable {
 
     enum CodingKeys: String, CodingKey { case topic, partition, offset, commandId, bootstrap, timer }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
         switch self {
         case .record(let topic, let partition, let offset):
-            try c.encode(topic, forKey: .topic)
-            try c.encode(partition, forKey: .partition)
-            try c.encode(offset, forKey: .offset)
-        case .command(let commandId): try c.encode(commandId, forKey: .commandId)
-        case .bootstrap(let table): try c.encode(table, forKey: .bootstrap)
-        case .timer: try c.encode(true, forKey: .timer)
+            try v.string("topic", topic)
+            try v.int("partition", Int64(partition))
+            try v.int("offset", offset)
+        case .command(let commandId): try v.string("commandId", commandId)
+        case .bootstrap(let table): try v.string("bootstrap", table)
+        case .timer: try v.bool("timer", true)
         }
     }
 

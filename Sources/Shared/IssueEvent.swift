@@ -10,17 +10,22 @@ public enum Resolution: String, Sendable, Codable, Hashable {
 }
 
 /// The repair an issue suggests (`repair` of the issue event).
-public struct RepairSuggestion: Sendable, Hashable, Codable {
+public struct RepairSuggestion: Sendable, Hashable, Codable, JSONFields {
     public var action: RepairAction
     public var description: String
     public init(action: RepairAction, description: String) {
         self.action = action
         self.description = description
     }
+
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("action", action.rawValue)
+        try v.string("description", description)
+    }
 }
 
 /// An incident note recorded by the `explain` action.
-public struct Explanation: Sendable, Hashable, Codable {
+public struct Explanation: Sendable, Hashable, Codable, JSONFields {
     public var note: String
     public var actor: String
     public var commandId: String
@@ -31,10 +36,17 @@ public struct Explanation: Sendable, Hashable, Codable {
         self.commandId = commandId
         self.at = at
     }
+
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("note", note)
+        try v.string("actor", actor)
+        try v.string("commandId", commandId)
+        try v.string("at", at)
+    }
 }
 
 /// An operator's acknowledgement (`ack`): the issue stays open and leaves the alerts.
-public struct Acknowledgement: Sendable, Hashable, Codable {
+public struct Acknowledgement: Sendable, Hashable, Codable, JSONFields {
     public var actor: String
     public var note: String
     public var commandId: String
@@ -45,10 +57,17 @@ public struct Acknowledgement: Sendable, Hashable, Codable {
         self.commandId = commandId
         self.at = at
     }
+
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("actor", actor)
+        try v.string("note", note)
+        try v.string("commandId", commandId)
+        try v.string("at", at)
+    }
 }
 
 /// One issue lifecycle event on `billing.assurance.issues.v1`, exactly as the contract shows it.
-public struct IssueEvent: Sendable, Hashable, Codable {
+public struct IssueEvent: Sendable, Hashable, Codable, JSONFields {
     public var issueId: String
     public var version: Int64
     public var status: IssueStatus
@@ -108,7 +127,7 @@ public struct IssueEvent: Sendable, Hashable, Codable {
     /// Whether an operator action (explanation, acknowledgement or snooze) is in force.
     public var hasOperatorAction: Bool { explanation != nil || acknowledgement != nil || snoozedUntil != nil }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case issueId, version, status, category, check, severity, userId, revenueImpacting, title, evidence, repair,
             firstSeenAt, lastSeenAt, resolvedAt, resolution, explanation, atRisk, acknowledgement, snoozedUntil,
             resurfaced, cause
@@ -141,28 +160,28 @@ public struct IssueEvent: Sendable, Hashable, Codable {
     }
 
     // Explicit nulls: the contract shows `"resolvedAt": null`, and clients may look for the key.
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(issueId, forKey: .issueId)
-        try c.encode(version, forKey: .version)
-        try c.encode(status, forKey: .status)
-        try c.encode(category, forKey: .category)
-        try c.encode(check, forKey: .check)
-        try c.encode(severity, forKey: .severity)
-        try c.encode(userId, forKey: .userId)
-        try c.encode(revenueImpacting, forKey: .revenueImpacting)
-        try c.encode(title, forKey: .title)
-        try c.encode(evidence, forKey: .evidence)
-        try c.encode(repair, forKey: .repair)
-        try c.encode(firstSeenAt, forKey: .firstSeenAt)
-        try c.encode(lastSeenAt, forKey: .lastSeenAt)
-        try c.encode(resolvedAt, forKey: .resolvedAt)
-        try c.encode(resolution, forKey: .resolution)
-        try c.encode(explanation, forKey: .explanation)
-        try c.encode(atRisk, forKey: .atRisk)
-        try c.encode(acknowledgement, forKey: .acknowledgement)
-        try c.encode(snoozedUntil, forKey: .snoozedUntil)
-        try c.encode(resurfaced, forKey: .resurfaced)
-        try c.encode(cause, forKey: .cause)
+    // The order is the wire order (the CodingKeys' order).
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("issueId", issueId)
+        try v.int("version", version)
+        try v.string("status", status.rawValue)
+        try v.string("category", category.rawValue)
+        try v.string("check", check.rawValue)
+        try v.string("severity", severity.rawValue)
+        try v.string("userId", userId)
+        try v.bool("revenueImpacting", revenueImpacting)
+        try v.string("title", title)
+        try v.json("evidence", evidence)
+        try v.object("repair", repair)
+        try v.string("firstSeenAt", firstSeenAt)
+        try v.string("lastSeenAt", lastSeenAt)
+        try v.string("resolvedAt", resolvedAt)
+        try v.string("resolution", resolution?.rawValue)
+        try v.object("explanation", explanation)
+        try v.object("atRisk", atRisk)
+        try v.object("acknowledgement", acknowledgement)
+        try v.string("snoozedUntil", snoozedUntil)
+        try v.bool("resurfaced", resurfaced)
+        try v.object("cause", cause)
     }
 }

@@ -77,17 +77,22 @@ public enum RepairRejection: String, Sendable, Codable, Hashable {
 }
 
 /// One audit row an applied repair wrote.
-public struct AuditReference: Sendable, Hashable, Codable {
+public struct AuditReference: Sendable, Hashable, Codable, JSONFields {
     public var table: String
     public var id: String
     public init(table: String, id: String) {
         self.table = table
         self.id = id
     }
+
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("table", table)
+        try v.string("id", id)
+    }
 }
 
 /// One result per repair command on `billing.assurance.repairs.v1`.
-public struct RepairResult: Sendable, Hashable, Codable {
+public struct RepairResult: Sendable, Hashable, Codable, JSONFields {
     /// The command's id; empty when the command carried no usable one (on the wire: `null`).
     public var commandId: String
     public var issueId: String
@@ -114,22 +119,22 @@ public struct RepairResult: Sendable, Hashable, Codable {
         self.processedAt = processedAt
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case commandId, issueId, outcome, action, rejection, detail, audit, plan, processedAt
     }
 
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
+    // `detail` and `plan` are left out when nil; the others are explicit nulls.
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
         // No identifier is empty (contract: 1–200 bytes), so "" unambiguously stands for "none".
-        try c.encode(commandId.isEmpty ? nil : commandId, forKey: .commandId)
-        try c.encode(issueId, forKey: .issueId)
-        try c.encode(outcome, forKey: .outcome)
-        try c.encode(action, forKey: .action)
-        try c.encode(rejection, forKey: .rejection)
-        try c.encodeIfPresent(detail, forKey: .detail)
-        try c.encode(audit, forKey: .audit)
-        try c.encodeIfPresent(plan, forKey: .plan)
-        try c.encode(processedAt, forKey: .processedAt)
+        try v.string("commandId", commandId.isEmpty ? nil : commandId)
+        try v.string("issueId", issueId)
+        try v.string("outcome", outcome.rawValue)
+        try v.string("action", action)
+        try v.string("rejection", rejection?.rawValue)
+        if let detail { try v.string("detail", detail) }
+        try v.objects("audit", audit)
+        if let plan { try v.json("plan", plan) }
+        try v.string("processedAt", processedAt)
     }
 
     public init(from decoder: any Decoder) throws {

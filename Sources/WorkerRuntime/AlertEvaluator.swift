@@ -60,9 +60,8 @@ public struct AlertEvaluator: Service {
                 AlertPolicy.alertWorthy(open), nowMs: clock(), state: &state,
                 alertId: { "alrt_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "") })
             if case .alert(let alert) = decision {
-                let payload = try IssueEventCoding.encoder.encode(alert)
                 try await OutboxRepository.append(
-                    [OutboundMessage(topic: topics.alerts, key: Array(alert.fingerprint.utf8), value: Array(payload))],
+                    [OutboundMessage(topic: topics.alerts, key: Array(alert.fingerprint.utf8), value: alert.jsonBytes())],
                     on: connection, logger: logger)
                 logger.notice(
                     "Alert emitted",

@@ -1,9 +1,9 @@
 import Shared
 
 /// The cluster-wide assurance report served at `GET /api/admin/billing-assurance`.
-public struct AssuranceReport: Sendable, Hashable, Codable {
+public struct AssuranceReport: Sendable, Hashable, Codable, JSONFields {
     /// `healthy`, `attention`, `degraded` or `critical`, with the score and counts.
-    public struct Summary: Sendable, Hashable, Codable {
+    public struct Summary: Sendable, Hashable, Codable, JSONFields {
         public var status: String
         public var score: Int
         public var alertCount: Int
@@ -25,16 +25,42 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var heldChecks: [String] = []
         /// The latest completed bootstrap (`null` before any).
         public var bootstrap: LastBootstrap = LastBootstrap()
+
+        public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+            try v.string("status", status)
+            try v.int("score", Int64(score))
+            try v.int("alertCount", Int64(alertCount))
+            try v.int("checkedUsers", checkedUsers)
+            try v.int("ledgerRows", ledgerRows)
+            try v.int("webhookEvents", webhookEvents)
+            try v.int("openIssues", Int64(openIssues))
+            try v.int("failedPlanGates", Int64(failedPlanGates))
+            try v.int("revenueImpactingCount", Int64(revenueImpactingCount))
+            try v.int("repairableCount", Int64(repairableCount))
+            try v.int("explainedCount", Int64(explainedCount))
+            try v.json("bySeverity", .object(bySeverity.mapValues { .int(Int64($0)) }))
+            try v.int("periodDays", periodDays)
+            try v.int("unmappedStripeCustomers", unmappedStripeCustomers)
+            try v.object("atRisk", atRisk)
+            try v.strings("heldChecks", heldChecks)
+            try v.object("bootstrap", bootstrap.run)
+        }
     }
 
     /// `summary.bootstrap`: `null`, or the end time and rows of the latest completed bootstrap.
-    public struct LastBootstrap: Sendable, Hashable, Codable {
-        public struct Run: Sendable, Hashable, Codable {
+    /// Written by `Summary`'s field list as `run` or null.
+    public struct LastBootstrap: Sendable, Hashable, Decodable {
+        public struct Run: Sendable, Hashable, Codable, JSONFields {
             public var lastRunAt: String
             public var rows: Int64
             public init(lastRunAt: String, rows: Int64) {
                 self.lastRunAt = lastRunAt
                 self.rows = rows
+            }
+
+            public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+                try v.string("lastRunAt", lastRunAt)
+                try v.int("rows", rows)
             }
         }
         public var run: Run?
@@ -45,28 +71,34 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
             let container = try decoder.singleValueContainer()
             run = container.decodeNil() ? nil : try container.decode(Run.self)
         }
-
-        public func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            if let run { try container.encode(run) } else { try container.encodeNil() }
-        }
     }
 
     /// `summary.atRisk`.
-    public struct AtRiskTotals: Sendable, Hashable, Codable {
+    public struct AtRiskTotals: Sendable, Hashable, Codable, JSONFields {
         public var leakageCredits: Int64
         public var customerHarmCredits: Int64
+
+        public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+            try v.int("leakageCredits", leakageCredits)
+            try v.int("customerHarmCredits", customerHarmCredits)
+        }
     }
 
     /// One named release guardrail of the runbook.
-    public struct Guardrail: Sendable, Hashable, Codable {
+    public struct Guardrail: Sendable, Hashable, Codable, JSONFields {
         public var name: String
         public var passed: Bool
         public var reason: String
+
+        public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+            try v.string("name", name)
+            try v.bool("passed", passed)
+            try v.string("reason", reason)
+        }
     }
 
     /// One open issue as the report lists it.
-    public struct Issue: Sendable, Hashable, Codable {
+    public struct Issue: Sendable, Hashable, Codable, JSONFields {
         public var issueId: String
         public var category: IssueCategory
         public var check: CheckKind
@@ -83,28 +115,28 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
         public var acknowledgement: Acknowledgement?
         public var snoozedUntil: String?
 
-        enum CodingKeys: String, CodingKey {
+        enum CodingKeys: String, CodingKey, CaseIterable {
             case issueId, category, check, severity, userId, revenueImpacting, title, evidence, repair, explanation,
                 firstSeenAt, lastSeenAt, atRisk, acknowledgement, snoozedUntil
         }
 
-        public func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(issueId, forKey: .issueId)
-            try c.encode(category, forKey: .category)
-            try c.encode(check, forKey: .check)
-            try c.encode(severity, forKey: .severity)
-            try c.encode(userId, forKey: .userId)
-            try c.encode(revenueImpacting, forKey: .revenueImpacting)
-            try c.encode(title, forKey: .title)
-            try c.encode(evidence, forKey: .evidence)
-            try c.encode(repair, forKey: .repair)
-            try c.encode(explanation, forKey: .explanation)
-            try c.encode(firstSeenAt, forKey: .firstSeenAt)
-            try c.encode(lastSeenAt, forKey: .lastSeenAt)
-            try c.encode(atRisk, forKey: .atRisk)
-            try c.encode(acknowledgement, forKey: .acknowledgement)
-            try c.encode(snoozedUntil, forKey: .snoozedUntil)
+        // Explicit nulls, in the CodingKeys' order.
+        public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+            try v.string("issueId", issueId)
+            try v.string("category", category.rawValue)
+            try v.string("check", check.rawValue)
+            try v.string("severity", severity.rawValue)
+            try v.string("userId", userId)
+            try v.bool("revenueImpacting", revenueImpacting)
+            try v.string("title", title)
+            try v.json("evidence", evidence)
+            try v.object("repair", repair)
+            try v.object("explanation", explanation)
+            try v.string("firstSeenAt", firstSeenAt)
+            try v.string("lastSeenAt", lastSeenAt)
+            try v.object("atRisk", atRisk)
+            try v.object("acknowledgement", acknowledgement)
+            try v.string("snoozedUntil", snoozedUntil)
         }
     }
 
@@ -126,6 +158,14 @@ public struct AssuranceReport: Sendable, Hashable, Codable {
     public var summary: Summary
     public var guardrails: [Guardrail]
     public var issues: [Issue]
+
+    /// The admin API's answer: written with `JSONWriter`, as the report lists thousands of issues.
+    public func writeFields<Visitor: JSONFieldVisitor>(into v: inout Visitor) throws(Visitor.Failure) {
+        try v.string("generatedAt", generatedAt)
+        try v.object("summary", summary)
+        try v.objects("guardrails", guardrails)
+        try v.objects("issues", issues)
+    }
 
     /// Whether an open issue counts towards `alertCount`: revenue-impacting, error or critical, and
     /// neither explained, acknowledged nor snoozed.

@@ -36,7 +36,7 @@ extension BatchProcessor {
         var summary = Summary()
         summary.records = 1
         do {
-            let message = try letter.outboundMessage(topics: settings.topics, originalKey: record.key)
+            let message = letter.outboundMessage(topics: settings.topics, originalKey: record.key)
             if try await storePast(record, outbox: [message]) {
                 summary.deadLetters = 1
                 metrics.deadLetters(topic: record.topic, count: 1)

@@ -191,7 +191,7 @@ public struct BatchProcessor: Sendable {
                 metrics.skipped(reason: reason.rawValue, count: 1)
             case .invalid(let reason):
                 let letter = DeadLetter.make(from: record, error: reason, receivedAtMs: nowMs)
-                effects.outbox.append(try letter.outboundMessage(topics: settings.topics, originalKey: record.key))
+                effects.outbox.append(letter.outboundMessage(topics: settings.topics, originalKey: record.key))
                 position.deadLetters += 1
                 effects.summary.deadLetters += 1
                 metrics.deadLetters(topic: record.topic, count: 1)
@@ -250,8 +250,8 @@ extension BatchProcessor {
 
 /// The outbox message of an issue event: keyed by issue id on the issues topic.
 public enum IssueOutbox {
-    public static func message(for event: IssueEvent, topics: Topics) throws -> OutboundMessage {
-        message(for: EncodedIssueEvent(event: event, json: Array(try IssueEventCoding.encoder.encode(event))), topics: topics)
+    public static func message(for event: IssueEvent, topics: Topics) -> OutboundMessage {
+        message(for: EncodedIssueEvent(event), topics: topics)
     }
 
     public static func message(for encoded: EncodedIssueEvent, topics: Topics) -> OutboundMessage {

@@ -102,9 +102,9 @@ public struct CommandProcessor: Sendable {
                     // Without a usable commandId the result is keyed by the command record's own key.
                     topic: settings.topics.repairs,
                     key: result.result.commandId.isEmpty ? record.key : Array(result.result.commandId.utf8),
-                    value: Array(try IssueEventCoding.encoder.encode(result.result)))
+                    value: result.result.jsonBytes())
             ]
-            outbox.append(contentsOf: try result.events.map { try IssueOutbox.message(for: $0, topics: settings.topics) })
+            outbox.append(contentsOf: result.events.map { IssueOutbox.message(for: $0, topics: settings.topics) })
             try await OutboxRepository.append(outbox, on: connection, logger: logger)
             try await OffsetRepository.store(
                 group: settings.groupId,

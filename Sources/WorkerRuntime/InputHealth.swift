@@ -128,7 +128,7 @@ public struct InputHealth: Sendable {
         guard !changes.isEmpty else { return [] }
         let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
         try await OutboxRepository.append(
-            try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
+            events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection, logger: logger)
         return events
     }
 

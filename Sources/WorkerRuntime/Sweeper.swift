@@ -83,7 +83,7 @@ public struct Sweeper: Service {
             }
             let events = try await IssueRepository.apply(changes, on: connection, logger: logger)
             try await OutboxRepository.append(
-                try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
+                events.map { IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
             if let written {
                 try await states.count(written, shard: EntityStateAccess.sharedCountShard, on: connection, logger: logger)

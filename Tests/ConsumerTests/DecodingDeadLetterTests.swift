@@ -40,7 +40,7 @@ struct DecodingDeadLetterTests {
     func json_matchesContract() throws {
         let record = InboundRecord(topic: "billing.plan-gates.v1", partition: 0, offset: 7, key: nil, value: nil)
         let letter = DeadLetter.make(from: record, error: "a/b", receivedAtMs: 0)
-        let text = String(decoding: try letter.jsonBytes(), as: UTF8.self)
+        let text = String(decoding: letter.jsonBytes(), as: UTF8.self)
         #expect(text.contains(#""key":null"#))
         #expect(text.contains(#""payloadBase64":null"#))
         #expect(text.contains(#""error":"a\/b""#) == false)
@@ -64,7 +64,7 @@ struct DecodingDeadLetterTests {
         let key: [UInt8] = [0x01, 0xFE]
         let record = InboundRecord(topic: topics.ledger, partition: 1, offset: 2, key: key, value: Array("{".utf8))
         let letter = DeadLetter.make(from: record, error: "not valid JSON", receivedAtMs: 1)
-        let message = try letter.outboundMessage(topics: topics, originalKey: record.key)
+        let message = letter.outboundMessage(topics: topics, originalKey: record.key)
         #expect(message.topic == "acme.assurance.dlq.v1")
         #expect(message.key == key)
         // Key order is JSONEncoder's business: compare the decoded letters.

@@ -139,7 +139,7 @@ struct InputLimitsTests {
         #expect(letter.keyBase64.flatMap { Data(base64Encoded: $0) }.map(Array.init) == key)
         #expect(letter.payloadTruncated)
         #expect(letter.payloadBase64.flatMap { Data(base64Encoded: $0) }?.count == DeadLetter.maxPayloadBytes)
-        let message = try letter.outboundMessage(topics: Topics(), originalKey: record.key)
+        let message = letter.outboundMessage(topics: Topics(), originalKey: record.key)
         #expect(message.key == key)
         let text = DeadLetter.make(
             from: InboundRecord(topic: "t", partition: 0, offset: 0, key: Array("user_1".utf8), value: [1]), error: "e",

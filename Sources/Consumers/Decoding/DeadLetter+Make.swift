@@ -33,15 +33,9 @@ extension DeadLetter {
         return String(validating: key, as: UTF8.self)
     }
 
-    /// The contract's JSON for `billing.assurance.dlq.v1` (explicit nulls, slashes not escaped).
-    public func jsonBytes() throws -> [UInt8] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.withoutEscapingSlashes]
-        return Array(try encoder.encode(self))
-    }
-
-    /// The message to publish on the dead-letter topic, keyed by the original key.
-    public func outboundMessage(topics: Topics, originalKey: [UInt8]?) throws -> OutboundMessage {
-        OutboundMessage(topic: topics.deadLetters, key: originalKey, value: try jsonBytes())
+    /// The message to publish on the dead-letter topic, keyed by the original key; the value is the
+    /// contract's JSON (`jsonBytes()`: explicit nulls, slashes not escaped).
+    public func outboundMessage(topics: Topics, originalKey: [UInt8]?) -> OutboundMessage {
+        OutboundMessage(topic: topics.deadLetters, key: originalKey, value: jsonBytes())
     }
 }
