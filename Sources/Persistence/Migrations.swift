@@ -3,6 +3,7 @@ public enum Migrations {
     /// Every migration of this binary, in version order.
     public static let all: [Migration] = [
         billingReferenceTables, assuranceSchema, entityStateVersions, hardening, dayOne, stripeEvents, onCall,
+        stateCounts,
     ]
 
     /// The schema holding the worker's own tables.

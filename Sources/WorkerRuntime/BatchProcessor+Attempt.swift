@@ -176,7 +176,7 @@ extension BatchProcessor {
         return await committed(batch, written)
     }
 
-    /// Writes a batch's states, issue rows, outbox and offsets in its transaction.
+    /// Writes a batch's states, issue rows, outbox, offsets and the report's counts in its transaction.
     private func write(_ batch: PreparedBatch, on connection: PostgresConnection) async throws
         -> (summary: Summary, events: [IssueEvent])
     {
@@ -184,6 +184,12 @@ extension BatchProcessor {
         try await states.write(batch.write, on: connection, logger: logger)
         lap.end(.saveStates)
         let events = try await write(batch.effects, on: connection)
+        lap.restart()
+        // Last: the counter row stays locked until the commit.
+        try await states.count(
+            batch.write, shard: EntityStateAccess.countShard(of: batch.firstOffsets.keys), on: connection,
+            logger: logger)
+        lap.end(.saveStates)
         var summary = batch.effects.summary
         summary.issueEvents = events.count
         return (summary, events)

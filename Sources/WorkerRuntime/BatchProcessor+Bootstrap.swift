@@ -100,6 +100,8 @@ extension BatchProcessor {
             _ = try await write(effects, on: connection)
             try await BootstrapRunRepository.add(
                 applied, rowsRead: Int64(rows.count), run: run, on: connection, logger: logger)
+            try await self.states.count(
+                written, shard: EntityStateAccess.sharedCountShard, on: connection, logger: logger)
             return (applied, written)
         }
     }

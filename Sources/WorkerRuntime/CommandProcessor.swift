@@ -110,6 +110,9 @@ public struct CommandProcessor: Sendable {
                 group: settings.groupId,
                 positions: [.init(partition: partition, nextOffset: record.offset + 1, maxEventTimeMs: nil, applied: 1)],
                 on: connection, logger: logger)
+            if let written = result.written {
+                try await states.count(written, shard: EntityStateAccess.sharedCountShard, on: connection, logger: logger)
+            }
             logger.notice(
                 "Repair command processed",
                 metadata: [

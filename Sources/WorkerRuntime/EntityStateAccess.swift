@@ -12,6 +12,10 @@ import Shared
 /// the matching write, `write` runs it in the transaction, and once that committed, `committed`
 /// refreshes the cache with every state as written (locked writers included, so the next batch need
 /// not read what a sweep or a repair just wrote).
+///
+/// The seam also keeps the report's counts (`StateCounts`): `read` counts the states as read,
+/// `encode` the states as they will be, and `count` adds the difference to a counter shard in the
+/// same transaction, so no extra decode and no scan.
 struct EntityStateAccess: Sendable {
     let codec: EntityStateCodec
     /// Shared by the batch processor, the sweeper and the repairs of one worker; `nil` caches nothing.
@@ -60,18 +64,22 @@ struct EntityStateAccess: Sendable {
         defer { lap.end(.decodeStates) }
         let store = InMemoryStateStore(minimumCapacity: keys.count)
         var versions: [StateKey: Int64] = Dictionary(minimumCapacity: keys.count)
+        var counted = StateCounts()
         for (string, key) in misses {
             guard let row = rows[string] else { continue }
-            store.load(key, try codec.state(from: row))
+            let state = try codec.state(from: row)
+            store.load(key, state)
+            counted.count(state)
             versions[key] = row.version
         }
         misses.reserveCapacity(keys.count)
         for (key, entry) in hits {
             store.load(key, entry.state)
+            counted.count(entry.state)
             versions[key] = entry.version
             misses.append((key.stringValue, key))
         }
-        return EntityStates(access: access, store: store, keys: misses, versions: versions)
+        return EntityStates(access: access, store: store, keys: misses, versions: versions, counted: counted)
     }
 
     /// The write of what the pipeline changed in `states`, in the form their access asks for.
@@ -81,9 +89,12 @@ struct EntityStateAccess: Sendable {
         after.reserveCapacity(states.keys.count)
         var versioned = EntityStateRepository.VersionedWrite()
         var locked: [EntityStateRepository.Row] = []
+        var counted = StateCounts()
         // In key order, the order the rows are locked in (the repository then need not sort them).
         for (string, key) in states.keys.sorted(by: { $0.string < $1.string }) {
             let state = states.store.get(key)
+            // Unchanged keys count as read: only the changed ones move the total.
+            counted.count(state)
             // Every locked key has a row: reading it created the missing ones at version 0.
             let version = states.versions[key] ?? (states.access == .locked ? 0 : nil)
             switch (changed.contains(key), version) {
@@ -104,7 +115,7 @@ struct EntityStateAccess: Sendable {
             }
         }
         let form: EntityStateWrite.Form = states.access == .locked ? .locked(locked) : .versioned(versioned)
-        return EntityStateWrite(form: form, after: after)
+        return EntityStateWrite(form: form, after: after, counts: counted - states.counted)
     }
 
     /// Runs `write` in the caller's transaction.
@@ -115,6 +126,25 @@ struct EntityStateAccess: Sendable {
         case .locked(let rows):
             try await EntityStateRepository.save(rows, on: connection, logger: logger)
         }
+    }
+
+    /// Adds what `write` changed in the report's counts to counter `shard`, in the caller's
+    /// transaction (nothing when it changed none). Every transaction that writes states calls it, as
+    /// its last statement (`StateCountRepository.add`): the counts then commit or roll back with the
+    /// states they describe.
+    func count(_ write: EntityStateWrite, shard: Int32, on connection: PostgresConnection, logger: Logger)
+        async throws
+    {
+        try await StateCountRepository.add(write.counts, shard: shard, on: connection, logger: logger)
+    }
+
+    /// The counter shard of the writers not tied to a partition: the sweeper, repairs and bootstrap.
+    static let sharedCountShard: Int32 = -1
+
+    /// The counter shard of a batch: its lowest partition. A partition belongs to one worker at a
+    /// time, whose batches commit one after the other, so workers rarely share a counter row.
+    static func countShard(of partitions: some Sequence<TopicPartition>) -> Int32 {
+        partitions.lazy.map(\.partition).min() ?? 0
     }
 
     /// Refreshes the cache with the states `write` committed. Only after the commit: a version

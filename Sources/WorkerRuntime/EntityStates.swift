@@ -20,11 +20,16 @@ struct EntityStates {
     var keys: [(string: String, key: StateKey)]
     /// The row version each key was read at; a key without a row is missing.
     var versions: [StateKey: Int64]
+    /// The report's counts over the states of `keys` as read: what the write's delta is taken against
+    /// (exact, since the write applies only to rows still as read, or locked).
+    var counted: StateCounts
 
     /// Adds `other`'s states (read the same way, for keys not read yet).
     mutating func add(_ other: EntityStates) {
         for (string, key) in other.keys where versions[key] == nil {
-            store.load(key, other.store.get(key))
+            let state = other.store.get(key)
+            store.load(key, state)
+            counted.count(state)
             if let version = other.versions[key] { versions[key] = version }
             keys.append((string, key))
         }
@@ -44,4 +49,6 @@ struct EntityStateWrite: Sendable {
     let form: Form
     /// Every key read, with its state and row version after the write (for the cache).
     let after: [(key: StateKey, entry: EntityStateCache.Entry)]
+    /// How the write changes the report's counts (`EntityStateAccess.count`).
+    let counts: StateCounts
 }

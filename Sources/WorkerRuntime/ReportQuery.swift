@@ -26,9 +26,8 @@ public struct ReportQuery: Sendable {
             var open = try await IssueRepository.open(on: connection, logger: logger)
             let applied = try await OffsetRepository.appliedByTopic(
                 group: settings.groupId, on: connection, logger: logger)
-            let users = try await ReportRepository.countUsers(on: connection, logger: logger)
-            let unmapped = try await ReportRepository.countUnmappedStripeCustomers(
-                usersByteOffset: EntityState.stripeCustomerUsersByteOffset, on: connection, logger: logger)
+            // Kept by the state writers: a few counter rows, never a scan of the states.
+            let counts = try await StateCountRepository.totals(on: connection, logger: logger)
             if period != settings.checks.periodDays {
                 let openStaleUsers = open.filter { $0.check == .stalePaidSubscription }.compactMap(\.userId)
                 open.removeAll { $0.check == .stalePaidSubscription }
@@ -45,9 +44,9 @@ public struct ReportQuery: Sendable {
             return AssuranceReport.build(
                 openIssues: open,
                 counts: .init(
-                    checkedUsers: users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
+                    checkedUsers: counts.users, ledgerRows: (applied[settings.topics.ledger] ?? 0) + bootstrapped.ledger,
                     webhookEvents: (applied[settings.topics.webhooks] ?? 0) + bootstrapped.webhooks,
-                    unmappedStripeCustomers: unmapped),
+                    unmappedStripeCustomers: counts.unmappedStripeCustomers),
                 periodDays: period, nowMs: nowMs, heldChecks: held,
                 bootstrap: lastBootstrap.map { .init(lastRunAt: Timestamp.format($0.finishedAtMs), rows: $0.rows) })
         }

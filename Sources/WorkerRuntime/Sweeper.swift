@@ -85,6 +85,9 @@ public struct Sweeper: Service {
             try await OutboxRepository.append(
                 try events.map { try IssueOutbox.message(for: $0, topics: settings.topics) }, on: connection,
                 logger: logger)
+            if let written {
+                try await states.count(written, shard: EntityStateAccess.sharedCountShard, on: connection, logger: logger)
+            }
             // Held releases do not count towards "due": they alone must not keep the loop going.
             return (due.count + snoozeEnded.count, events.count, written)
         }

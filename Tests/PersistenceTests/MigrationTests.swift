@@ -142,6 +142,7 @@ struct MigrationTests {
                 "customer_id", "event_id", "type", "created_at", "object_id", "status", "subscription_id",
                 "billing_reason", "amount_paid", "currency", "applied_at", "seq",
             ],
+            "state_counts": ["shard", "name", "value"],
         ]
         try await PostgresTestServer.withFreshDatabase { database in
             for (table, columns) in expected {
@@ -152,6 +153,7 @@ struct MigrationTests {
             #expect(primaryKeys["consumer_offsets"] == ["group_id", "topic", "partition"])
             #expect(primaryKeys["issues"] == ["issue_id"])
             #expect(primaryKeys["stripe_events"] == ["customer_id", "event_id"])
+            #expect(primaryKeys["state_counts"] == ["shard", "name"])
 
             var partialIndexes: [String] = []
             for try await name in try await database.client.query(
