@@ -54,7 +54,7 @@ import WorkerRuntime
         let committed = BatchPipelineTests.Committed()
         try await withThrowingTaskGroup(of: Bool.self) { commits in
             var pipeline = BatchPipeline(
-                processor: processor, logger: driver.env.logger, committed: { committed.append($0) })
+                processor: processor, committed: { committed.append($0) })
             for batch in batches { try await pipeline.submit(batch, commits: &commits) }
             try await pipeline.drain(commits: &commits)
         }
@@ -147,10 +147,7 @@ import WorkerRuntime
                 client: driver.database.client, settings: driver.settings, logger: logger, clock: { clock.now })
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    try await Bootstrap(
-                        client: driver.database.client, processor: driver.processor, settings: driver.settings,
-                        logger: logger, chunkSize: 150, report: { _ in }
-                    ).run()
+                    try await Bootstrap(processor: driver.processor, logger: logger, chunkSize: 150, report: { _ in }).run()
                 }
                 group.addTask {
                     let batches = stride(from: 0, to: rest.count, by: 60).map { Array(rest[$0..<min($0 + 60, rest.count)]) }
