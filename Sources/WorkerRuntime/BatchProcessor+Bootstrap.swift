@@ -37,15 +37,17 @@ extension BatchProcessor {
     /// Applies snapshot rows as consumed records are applied, in one transaction: the same pipeline,
     /// state writes, issue rows and events, plus the run's counts. Rows count once by their
     /// identity, so applying them again changes nothing. Nothing is held: the snapshot delivers
-    /// every input at once. Returns the rows applied (not counted before), per table.
+    /// every input at once. `nowMs` is the processing time (settle deadlines, issue times): the caller
+    /// keeps it for the chunks of one user. Returns the rows applied (not counted before), per table.
     ///
     /// Of `BatchFailure`'s arms a chunk takes only the conflict (a worker, or the other chunk in
     /// flight, changed a state it read: redone locked, as a batch is), not `run`: it has no offsets,
     /// so a refused row has no dead-letter route and no position to move past, and a database away
     /// for a while also takes the snapshot transaction the chunks come from. Any other failure ends
     /// the run (`bootstrap` exits 1), and running it again is safe.
-    public func applySnapshot(_ rows: [SnapshotRow], run: Int64) async throws -> BootstrapRunRepository.Applied {
-        let nowMs = clock()
+    public func applySnapshot(
+        _ rows: [SnapshotRow], run: Int64, nowMs: Int64
+    ) async throws -> BootstrapRunRepository.Applied {
         var conflicts = 0
         while true {
             do {

@@ -111,7 +111,8 @@ public struct Bootstrap: Sendable {
     /// Reads the snapshot and applies it chunk by chunk, up to `chunksInFlight` chunks at a time.
     ///
     /// Chunks applied at the same time never share a user: the ledger rows of the last user of a
-    /// chunk wait for the next one (a user's rows commit in seq order, as a partition delivers them).
+    /// chunk wait for the next one (a user's rows commit in seq order, as a partition delivers them),
+    /// and all of a user's rows are applied at one processing time, however many chunks they take.
     /// Any other key two chunks share (a Stripe customer, a webhook's payment intent) is caught by the
     /// versioned state write and that chunk redone, as with a concurrent worker. Each table is applied
     /// completely before the next one starts.
@@ -131,6 +132,8 @@ public struct Bootstrap: Sendable {
                     var held: [SnapshotRow] = []
                     // The user whose rows the latest submitted chunk ends with.
                     var lastUser: String?
+                    // The processing time of the latest submitted chunk.
+                    var nowMs: Int64 = 0
                     var exhausted = false
                     while !exhausted {
                         let chunk = try await fetch(source, on: connection)
@@ -147,16 +150,21 @@ public struct Bootstrap: Sendable {
                             rows.removeSubrange(cut...)
                         }
                         guard !rows.isEmpty else { continue }
-                        // Rows of a user a running chunk holds (one user longer than a chunk) wait for it.
-                        let limit = rows.first?.ledgerUserId.map { $0 == lastUser } == true ? 1 : Self.chunksInFlight
-                        while inFlight >= limit, let finished = try await group.next() {
+                        // Rows of a user a running chunk holds (one user longer than a chunk) wait for it …
+                        let continues = rows.first?.ledgerUserId.map { $0 == lastUser } == true
+                        while inFlight >= (continues ? 1 : Self.chunksInFlight), let finished = try await group.next() {
                             total.add(finished)
                             inFlight -= 1
                         }
+                        // … and are applied at the processing time of that user's first chunk, as one chunk
+                        // would apply them: the snapshot delivers a user's rows at once, so the time
+                        // between two chunks (a loaded machine) must not settle a check on half a ledger
+                        // (the account's final credits against a middle row's balance).
+                        if !continues { nowMs = processor.clock() }
                         lastUser = rows.last?.ledgerUserId
                         let batch = rows
-                        group.addTask { [processor] in
-                            let applied = try await processor.applySnapshot(batch, run: runId)
+                        group.addTask { [processor, nowMs] in
+                            let applied = try await processor.applySnapshot(batch, run: runId, nowMs: nowMs)
                             progress.counts.withLock { $0.done += Int64(batch.count) }
                             return applied
                         }

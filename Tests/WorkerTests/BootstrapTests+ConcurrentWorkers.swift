@@ -94,14 +94,76 @@ extension BootstrapTests {
         try await Self.bootstrap(reference, chunkSize: 100_000)
         let expected = try await Self.settled(reference)
         let expectedEvents = try await Self.count(reference, "SELECT count(*) FROM assurance.outbox")
+        let referenceEvents = try await Self.issueEvents(reference)
 
         let env = try await Self.database(with: traffic)
         let summary = try await Self.bootstrap(env, chunkSize: 3)
         #expect(summary.applied.ledger == (try await Self.count(env, "SELECT count(*) FROM credit_transactions WHERE seq >= 1")))
         #expect(try await Self.settled(env) == expected)
-        #expect(try await Self.count(env, "SELECT count(*) FROM assurance.outbox") == expectedEvents)
+        let events = try await Self.issueEvents(env)
+        #expect(
+            try await Self.count(env, "SELECT count(*) FROM assurance.outbox") == expectedEvents,
+            "issue events that differ (chunks of 3 | chunks of 100 000): \(Self.differences(events, referenceEvents))")
         #expect(!expected.isEmpty)
         let audit = try await Self.audit(env)
         #expect(audit.isClean, "\(audit.differences.prefix(10))")
+    }
+
+    /// A user's ledger over several chunks is applied at one processing time, so a machine so slow that
+    /// the settle time passes between any two chunks still opens no passing issue on half a ledger
+    /// (the account's final credits against a middle row's balance).
+    @Test func userLongerThanAChunk_onAMachineSlowerThanTheSettleTime_opensNoPassingIssue() async throws {
+        try await DatabaseDriver.with(settleMs: 1000) { driver in
+            let now = driver.clock.now
+            let ledger = (1...8).map { (seq: Int64) in
+                LedgerRow(
+                    id: "long_\(seq)", userId: "long", seq: seq, type: .adjustment, amount: 100, balanceAfter: seq * 100,
+                    createdAtMs: now - (10 - seq) * 60_000)
+            }
+            let account = AccountSnapshot(userId: "long", tier: .free, credits: 800, updatedAtMs: now - 60_000, version: 1)
+            try await driver.database.client.withConnection { connection in
+                try await BillingTables.insertUsers([account], on: connection, logger: driver.env.logger)
+                try await BillingTables.insertLedger(ledger, on: connection, logger: driver.env.logger)
+            }
+            // Every reading of the clock is more than a settle time after the one before.
+            let slow = TestClock(now: now)
+            let settle = driver.settings.checks.settleMs
+            let processor = BatchProcessor(
+                client: driver.database.client, settings: driver.settings, logger: driver.env.logger,
+                clock: { slow.advance(by: settle + 1); return slow.now })
+            let summary = try await Bootstrap(processor: processor, logger: driver.env.logger, chunkSize: 3, report: { _ in })
+                .run()
+            #expect(summary.applied.ledger == 8)
+            let events = try await driver.outbox(topic: driver.settings.topics.issues)
+                .map { String(decoding: $0.value ?? [], as: UTF8.self) }
+            #expect(events.isEmpty)
+            try await driver.settle()
+            #expect(try await driver.openIssues().isEmpty)
+        }
+    }
+
+    /// Each issue's events in the outbox, in order, as "v<version> <status> <cause> lastSeen=<time>".
+    static func issueEvents(_ env: WorkerTestEnvironment) async throws -> [String: [String]] {
+        try await env.withDatabase { database in
+            let rows = try await database.client.query(
+                """
+                SELECT e->>'issueId', format('v%s %s %s first=%s last=%s resolved=%s %s', e->>'version', e->>'status',
+                  e->'cause', e->>'firstSeenAt', e->>'lastSeenAt', e->>'resolvedAt', e->>'evidence')
+                FROM (SELECT id, convert_from(payload, 'UTF8')::jsonb AS e FROM assurance.outbox) o
+                WHERE e ? 'issueId' ORDER BY id
+                """)
+            var events: [String: [String]] = [:]
+            for try await (id, event) in rows.decode((String, String).self) { events[id, default: []].append(event) }
+            return events
+        }
+    }
+
+    /// The issues whose events differ, with both lists.
+    static func differences(_ mine: [String: [String]], _ theirs: [String: [String]]) -> String {
+        let strip: (String) -> String = { $0.replacingOccurrences(of: #" first=\S* last=\S* resolved=\S*"#, with: "", options: .regularExpression) }
+        return Set(mine.keys).union(theirs.keys).sorted()
+            .filter { (mine[$0] ?? []).map(strip) != (theirs[$0] ?? []).map(strip) }
+            .map { "\n\($0):\n  \(mine[$0] ?? [])\n  \(theirs[$0] ?? [])" }
+            .joined()
     }
 }
